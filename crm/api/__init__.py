@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1: one parent blueprint with a child per resource."""
+
+from flask import Blueprint
+
+from crm.api.meta import bp as meta_bp
+
+CHILD_BLUEPRINTS = [meta_bp]
+
+bp = Blueprint("api", __name__)
+for child in CHILD_BLUEPRINTS:
+    bp.register_blueprint(child)

@@ -1,0 +1,77 @@
+"""The `flask --app app …` commands; thin wrappers around the services."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from crm.auth import service as auth_service
+from crm.auth.tokens import issue_api_key, issue_staff_token
+from crm.exceptions import DomainError
+from crm.models import Role
+
+users_cli = AppGroup("users", help="Staff users.")
+apikeys_cli = AppGroup("apikeys", help="API keys for integrations.")
+tokens_cli = AppGroup("tokens", help="Bearer tokens for staff programs.")
+
+
+def _fail(exc: DomainError) -> None:
+    details = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in exc.fields.items() if msgs)
+    raise click.ClickException(f"{exc.message} {details}".strip())
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password", help="Prompted for (hidden) when not given.")
+def create_user_command(email: str, name: str, role: str, password: str | None) -> None:
+    """Create a staff user."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = auth_service.create_user(email, name, role, password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_user_command(email: str) -> None:
+    """Deactivate a user and end all of their sessions."""
+    user = auth_service.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user {email}.")
+    auth_service.set_user_active(user, False)
+    click.echo(f"Deactivated {user.email}.")
+
+
+@apikeys_cli.command("create")
+@click.argument("name")
+def create_api_key_command(name: str) -> None:
+    """Create an API key; the secret is printed once."""
+    try:
+        key, secret = issue_api_key(name)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"API key {key.id} ({key.name}). Store this secret now; it is not shown again:")
+    click.echo(secret)
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+def create_token_command(email: str) -> None:
+    """Create a bearer token for a staff user; the secret is printed once."""
+    try:
+        token, secret = issue_staff_token(email)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Token {token.id} for {email}. Store this secret now; it is not shown again:")
+    click.echo(secret)
+
+
+def register_commands(app: Flask) -> None:
+    for group in (users_cli, apikeys_cli, tokens_cli):
+        app.cli.add_command(group)

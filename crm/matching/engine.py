@@ -1,0 +1,661 @@
+"""Matching engine: hard rules, soft score and reasons for a requirement against a property.
+
+Pure functions of their inputs (no app, no database), the same engine both ways:
+``rank`` orders properties for a lead, ``rank_leads`` orders leads for a property.
+The rules are those of DESIGN.md, "Matching".
+
+Hard rules (any 'fail' makes ``is_match`` False and the score 0): status, kind, deal,
+area, power, ceiling, floor_load, industry, chemical, tax. A criterion the lead did not
+state, or the property does not record, is 'unknown' and never excludes. Boundary
+values pass: every hard comparison allows a relative tolerance of 1e-9 (so that
+``2000 * 0.9`` or ``mu * 10000 / 15`` floating error does not exclude an exact match).
+
+- status: 'available' passes; 'reserved' passes only when the property is reserved for
+  the lead being evaluated (``PropertyFacts.reserved_for_lead_id == lead_id``), so the
+  lead holding a reservation still sees the property and can win it.
+- area: building area; for land, ``land_area_mu`` in ㎡ (falling back to ``area_sqm``).
+- chemical: only reported when the lead's industry is 'chemical'.
+- tax: required = max(property minimum annual tax, park 亩均税收 × land area in 亩) over
+  the parts recorded.
+
+Soft score (0-100), computed only for matches; a match's soft criteria never exclude:
+
+    criterion     weight  credit (0-1)
+    area          35      t / (t + |area - t|), t = centre of [min, max] or the one bound
+    price         25      1 within budget; over budget is a soft 'fail' earning
+                          0.5 × max(0, 1 - 2 × overshoot), i.e. 0 at 50% over budget
+    location      20      1 when a place the lead named matches the park, else 0
+    focus         10      1 when the lead's industry is a focus industry of the park, else 0
+    availability  10      1 when available now, 1 → 0.5 linearly over the next 90 days,
+                          0 (a soft 'fail') beyond
+
+An 'unknown' soft criterion earns half its weight (0.5), so a property that records
+little neither wins nor loses outright against one that records a near miss.
+Price compares rent with ``rent_max_yuan_sqm_month`` and sale price with
+``buy_max_wan``, on the sides the lead's deal and the property's deals share
+(for 'either' or no deal, the better of the two).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, NamedTuple
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+# 1 亩 = 10000/15 ㎡. Temporary: to be replaced by crm.units.SQM_PER_MU.
+_SQM_PER_MU = 10000 / 15
+
+AREA_MARGIN = 0.10
+SOON_DAYS = 90
+WEIGHTS = {"area": 35, "price": 25, "location": 20, "focus": 10, "availability": 10}
+UNKNOWN_CREDIT = 0.5
+_TOLERANCE = 1e-9
+
+Status = Literal["pass", "fail", "unknown"]
+PASS: Status = "pass"
+FAIL: Status = "fail"
+UNKNOWN: Status = "unknown"
+
+_KIND_LABELS = {
+    "factory": _l("factory"),
+    "land": _l("land"),
+    "warehouse": _l("warehouse"),
+    "office": _l("office"),
+}
+_DEAL_LABELS = {"rent": _l("rent"), "sale": _l("sale")}
+_STATUS_LABELS = {
+    "available": _l("available"),
+    "reserved": _l("reserved"),
+    "leased": _l("leased"),
+    "sold": _l("sold"),
+    "withdrawn": _l("withdrawn"),
+}
+_INDUSTRY_LABELS = {
+    "semiconductor": _l("semiconductor"),
+    "precision": _l("precision manufacturing"),
+    "health": _l("health and pharmaceuticals"),
+    "fashion": _l("fashion"),
+    "digital": _l("digital economy"),
+    "materials": _l("new materials"),
+    "chemical": _l("chemical"),
+    "food": _l("food and beverage"),
+    "logistics": _l("logistics"),
+    "other": _l("other"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequirementFacts:
+    """A lead's structured requirement; None means not stated."""
+
+    kind: str | None = None
+    deal: str | None = None  # 'rent' | 'buy' | 'either'
+    area_min_sqm: float | None = None
+    area_max_sqm: float | None = None
+    location: str | None = None  # place names joined by '，'
+    tax_wan: float | None = None
+    power_kva_min: float | None = None
+    ceiling_m_min: float | None = None
+    floor_load_t_min: float | None = None
+    rent_max_yuan_sqm_month: float | None = None
+    buy_max_wan: float | None = None
+    industry: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParkFacts:
+    """A park's name, place and the thresholds it imposes on tenants."""
+
+    id: int
+    name: str
+    city: str | None = None
+    district: str | None = None
+    focus_industries: tuple[str, ...] = ()
+    min_tax_per_mu_wan: float | None = None
+    chemical_allowed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PropertyFacts:
+    """A property and its park; None means not recorded."""
+
+    id: int
+    kind: str | None
+    park: ParkFacts
+    deals: tuple[str, ...] = ()  # 'rent', 'sale'
+    status: str | None = "available"
+    reserved_for_lead_id: int | None = None
+    area_sqm: float | None = None
+    land_area_mu: float | None = None
+    ceiling_m: float | None = None
+    floor_load_t: float | None = None
+    power_kva: float | None = None
+    rent_yuan_sqm_month: float | None = None
+    sale_price_wan: float | None = None
+    min_annual_tax_wan: float | None = None
+    industries_allowed: tuple[str, ...] = ()
+    industries_excluded: tuple[str, ...] = ()
+    available_from: date | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One criterion's outcome with the numbers compared."""
+
+    criterion: str
+    status: Status
+    detail: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome of evaluating one requirement against one property."""
+
+    property_id: int
+    lead_id: int | None
+    score: int
+    is_match: bool
+    reasons: tuple[Reason, ...]
+
+
+class _Soft(NamedTuple):
+    reason: Reason
+    credit: float
+
+
+class _MinimumRule(NamedTuple):
+    criterion: str
+    required_attr: str
+    actual_attr: str
+    not_stated: object
+    not_recorded: object
+    meets: object
+    below: object
+
+
+_MINIMUM_RULES = (
+    _MinimumRule(
+        "power",
+        "power_kva_min",
+        "power_kva",
+        _l("Power requirement not stated"),
+        _l("Power supply not recorded"),
+        _l("Power %(actual)s kVA meets the required %(required)s kVA"),
+        _l("Power %(actual)s kVA is below the required %(required)s kVA"),
+    ),
+    _MinimumRule(
+        "ceiling",
+        "ceiling_m_min",
+        "ceiling_m",
+        _l("Ceiling height requirement not stated"),
+        _l("Ceiling height not recorded"),
+        _l("Ceiling %(actual)s m meets the required %(required)s m"),
+        _l("Ceiling %(actual)s m is below the required %(required)s m"),
+    ),
+    _MinimumRule(
+        "floor_load",
+        "floor_load_t_min",
+        "floor_load_t",
+        _l("Floor load requirement not stated"),
+        _l("Floor load not recorded"),
+        _l("Floor load %(actual)s t/㎡ meets the required %(required)s t/㎡"),
+        _l("Floor load %(actual)s t/㎡ is below the required %(required)s t/㎡"),
+    ),
+)
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    """Format a number with thousands separators, at most 2 decimals, no trailing zeros."""
+    text = f"{value:,.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _sqm(value: float) -> str:
+    return _("%(n)s㎡", n=format_number(value))
+
+
+def _wan(value: float) -> str:
+    return _("%(n)s wan yuan", n=format_number(value))
+
+
+def _rent(value: float) -> str:
+    return _("%(n)s yuan/㎡/month", n=format_number(value))
+
+
+def _label(labels: dict[str, object], code: str) -> str:
+    return str(labels.get(code, code))
+
+
+def _labels(labels: dict[str, object], codes: Iterable[str]) -> str:
+    return ", ".join(_label(labels, code) for code in codes)
+
+
+def _area_range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return _("%(low)s–%(high)s㎡", low=format_number(low), high=format_number(high))
+    if low is not None:
+        return _("at least %(n)s㎡", n=format_number(low))
+    return _("at most %(n)s㎡", n=format_number(high or 0))
+
+
+# --- comparisons ------------------------------------------------------------------------
+
+
+def _loosen_down(bound: float) -> float:
+    return bound - _TOLERANCE * max(1.0, abs(bound))
+
+
+def _loosen_up(bound: float) -> float:
+    return bound + _TOLERANCE * max(1.0, abs(bound))
+
+
+def _at_least(value: float, bound: float) -> bool:
+    return value >= _loosen_down(bound)
+
+
+def _at_most(value: float, bound: float) -> bool:
+    return value <= _loosen_up(bound)
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or _at_least(value, low)) and (high is None or _at_most(value, high))
+
+
+def _area_limits(req: RequirementFacts) -> tuple[float | None, float | None]:
+    """The requirement's area bounds widened by the margin (None = open)."""
+    low = None if req.area_min_sqm is None else req.area_min_sqm * (1 - AREA_MARGIN)
+    high = None if req.area_max_sqm is None else req.area_max_sqm * (1 + AREA_MARGIN)
+    return low, high
+
+
+def property_area_sqm(prop: PropertyFacts) -> float | None:
+    """The area matched: building area, or for land the land area in ㎡."""
+    if prop.kind == "land" and prop.land_area_mu is not None:
+        return prop.land_area_mu * _SQM_PER_MU
+    return prop.area_sqm
+
+
+def _required_deal(deal: str | None) -> str | None:
+    return {"rent": "rent", "buy": "sale"}.get(deal or "")
+
+
+# --- hard rules -------------------------------------------------------------------------
+
+
+def _status_reason(prop: PropertyFacts, lead_id: int | None) -> Reason:
+    if prop.status is None:
+        return Reason("status", UNKNOWN, _("Status not recorded"))
+    if prop.status == "available":
+        return Reason("status", PASS, _("Available"))
+    if prop.status == "reserved" and lead_id is not None and prop.reserved_for_lead_id == lead_id:
+        return Reason("status", PASS, _("Reserved for this lead"))
+    status = _label(_STATUS_LABELS, prop.status)
+    return Reason("status", FAIL, _("Not available (%(status)s)", status=status))
+
+
+def _kind_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    if req.kind is None:
+        return Reason("kind", UNKNOWN, _("Kind of property not stated"))
+    if prop.kind is None:
+        return Reason("kind", UNKNOWN, _("Kind of property not recorded"))
+    kind, wanted = _label(_KIND_LABELS, prop.kind), _label(_KIND_LABELS, req.kind)
+    if prop.kind == req.kind:
+        return Reason("kind", PASS, _("Kind %(kind)s as required", kind=kind))
+    return Reason(
+        "kind", FAIL, _("Kind %(kind)s, but %(wanted)s is required", kind=kind, wanted=wanted)
+    )
+
+
+def _deal_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    if req.deal is None:
+        return Reason("deal", UNKNOWN, _("Rent or buy not stated"))
+    if not prop.deals:
+        return Reason("deal", UNKNOWN, _("Rent or sale terms not recorded"))
+    offered = _labels(_DEAL_LABELS, prop.deals)
+    needed = _required_deal(req.deal)
+    if needed is None or needed in prop.deals:
+        return Reason("deal", PASS, _("Offered for %(deals)s", deals=offered))
+    wanted = _label(_DEAL_LABELS, needed)
+    detail = _("Not offered for %(wanted)s, only for %(deals)s", wanted=wanted, deals=offered)
+    return Reason("deal", FAIL, detail)
+
+
+def _area_text(prop: PropertyFacts, area: float) -> str:
+    if prop.kind == "land" and prop.land_area_mu is not None:
+        mu = format_number(prop.land_area_mu)
+        return _("%(area)s (%(mu)s mu)", area=_sqm(area), mu=mu)
+    return _sqm(area)
+
+
+def _area_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    area = property_area_sqm(prop)
+    if req.area_min_sqm is None and req.area_max_sqm is None:
+        return Reason("area", UNKNOWN, _("Area not stated"))
+    if area is None:
+        return Reason("area", UNKNOWN, _("Area not recorded"))
+    low, high = _area_limits(req)
+    args = {
+        "area": _area_text(prop, area),
+        "required": _area_range(req.area_min_sqm, req.area_max_sqm),
+        "margin": _area_range(low, high),
+    }
+    if _within(area, req.area_min_sqm, req.area_max_sqm):
+        return Reason("area", PASS, _("Area %(area)s fits the requirement (%(required)s)", **args))
+    if _within(area, low, high):
+        detail = _(
+            "Area %(area)s is just outside the requirement (%(required)s) "
+            "but within the allowed margin (%(margin)s)",
+            **args,
+        )
+        return Reason("area", PASS, detail)
+    detail = _(
+        "Area %(area)s is outside the requirement (%(required)s) and its margin (%(margin)s)",
+        **args,
+    )
+    return Reason("area", FAIL, detail)
+
+
+def _minimum_reason(rule: _MinimumRule, req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    required = getattr(req, rule.required_attr)
+    actual = getattr(prop, rule.actual_attr)
+    if required is None:
+        return Reason(rule.criterion, UNKNOWN, str(rule.not_stated))
+    if actual is None:
+        return Reason(rule.criterion, UNKNOWN, str(rule.not_recorded))
+    args = {"actual": format_number(actual), "required": format_number(required)}
+    if _at_least(actual, required):
+        return Reason(rule.criterion, PASS, str(rule.meets) % args)
+    return Reason(rule.criterion, FAIL, str(rule.below) % args)
+
+
+def _industry_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    if req.industry is None:
+        return Reason("industry", UNKNOWN, _("Industry not stated"))
+    industry = _label(_INDUSTRY_LABELS, req.industry)
+    if req.industry in prop.industries_excluded:
+        return Reason("industry", FAIL, _("Industry %(industry)s is excluded", industry=industry))
+    if prop.industries_allowed and req.industry not in prop.industries_allowed:
+        allowed = _labels(_INDUSTRY_LABELS, prop.industries_allowed)
+        detail = _(
+            "Industry %(industry)s is not among those allowed (%(allowed)s)",
+            industry=industry,
+            allowed=allowed,
+        )
+        return Reason("industry", FAIL, detail)
+    if prop.industries_allowed:
+        return Reason("industry", PASS, _("Industry %(industry)s is allowed", industry=industry))
+    return Reason("industry", PASS, _("Industry %(industry)s is not restricted", industry=industry))
+
+
+def _chemical_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason | None:
+    if req.industry != "chemical":
+        return None
+    if prop.park.chemical_allowed:
+        return Reason("chemical", PASS, _("The park allows chemical processes"))
+    return Reason("chemical", FAIL, _("The park does not allow chemical processes"))
+
+
+def required_tax_wan(prop: PropertyFacts) -> float | None:
+    """Annual tax a tenant must pay: max of the property minimum and park 亩均税收 × 亩."""
+    parts = [part for part in (prop.min_annual_tax_wan, _park_tax_wan(prop)) if part is not None]
+    return max(parts) if parts else None
+
+
+def _park_tax_wan(prop: PropertyFacts) -> float | None:
+    per_mu, mu = prop.park.min_tax_per_mu_wan, prop.land_area_mu
+    return None if per_mu is None or mu is None else per_mu * mu
+
+
+def _required_tax_text(prop: PropertyFacts, required: float) -> str:
+    park_part = _park_tax_wan(prop)
+    if park_part is None or park_part < required:
+        return _wan(required)
+    return _(
+        "%(amount)s (park %(per_mu)s wan yuan/mu × %(mu)s mu)",
+        amount=_wan(required),
+        per_mu=format_number(prop.park.min_tax_per_mu_wan or 0),
+        mu=format_number(prop.land_area_mu or 0),
+    )
+
+
+def _tax_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    required = required_tax_wan(prop)
+    if required is None:
+        return Reason("tax", UNKNOWN, _("No minimum tax recorded"))
+    needed = _required_tax_text(prop, required)
+    if req.tax_wan is None:
+        return Reason(
+            "tax", UNKNOWN, _("Annual tax not stated (required %(required)s)", required=needed)
+        )
+    args = {"tax": _wan(req.tax_wan), "required": needed}
+    if _at_least(req.tax_wan, required):
+        return Reason("tax", PASS, _("Annual tax %(tax)s meets the required %(required)s", **args))
+    return Reason("tax", FAIL, _("Annual tax %(tax)s is below the required %(required)s", **args))
+
+
+def _hard_reasons(req: RequirementFacts, prop: PropertyFacts, lead_id: int | None) -> list[Reason]:
+    reasons = [
+        _status_reason(prop, lead_id),
+        _kind_reason(req, prop),
+        _deal_reason(req, prop),
+        _area_reason(req, prop),
+        *(_minimum_reason(rule, req, prop) for rule in _MINIMUM_RULES),
+        _industry_reason(req, prop),
+        _chemical_reason(req, prop),
+        _tax_reason(req, prop),
+    ]
+    return [reason for reason in reasons if reason is not None]
+
+
+# --- soft score -------------------------------------------------------------------------
+
+
+def _area_credit(req: RequirementFacts, prop: PropertyFacts) -> float:
+    area = property_area_sqm(prop)
+    bounds = [b for b in (req.area_min_sqm, req.area_max_sqm) if b is not None]
+    if area is None or not bounds:
+        return UNKNOWN_CREDIT
+    target = sum(bounds) / len(bounds)
+    spread = target + abs(area - target)
+    return target / spread if spread > 0 else 1.0
+
+
+def _price_pairs(req: RequirementFacts, prop: PropertyFacts) -> list[tuple[float, float, str]]:
+    """(price, budget, side) for each side of the deal with a price and a positive budget."""
+    pairs = []
+    if req.deal != "buy" and "rent" in prop.deals:
+        pairs.append((prop.rent_yuan_sqm_month, req.rent_max_yuan_sqm_month, "rent"))
+    if req.deal != "rent" and "sale" in prop.deals:
+        pairs.append((prop.sale_price_wan, req.buy_max_wan, "sale"))
+    return [(p, b, side) for p, b, side in pairs if p is not None and b is not None and b > 0]
+
+
+def _overshoot(price: float, budget: float) -> float:
+    if _at_most(price, budget):
+        return 0.0
+    return price / budget - 1
+
+
+def _price_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
+    pairs = _price_pairs(req, prop)
+    if not pairs:
+        detail = _("No price and budget to compare")
+        return _Soft(Reason("price", UNKNOWN, detail), UNKNOWN_CREDIT)
+    price, budget, side = min(pairs, key=lambda pair: _overshoot(pair[0], pair[1]))
+    unit = _rent if side == "rent" else _wan
+    args = {"price": unit(price), "budget": unit(budget)}
+    over = _overshoot(price, budget)
+    if over == 0:
+        detail = _("Price %(price)s is within the budget of %(budget)s", **args)
+        return _Soft(Reason("price", PASS, detail), 1.0)
+    percent = format_number(over * 100)
+    detail = _(
+        "Price %(price)s is %(percent)s%% over the budget of %(budget)s", percent=percent, **args
+    )
+    return _Soft(Reason("price", FAIL, detail), 0.5 * max(0.0, 1 - 2 * over))
+
+
+def _places(location: str | None) -> list[str]:
+    text = (location or "").replace(",", "，")
+    return [place.strip() for place in text.split("，") if place.strip()]
+
+
+def _same_place(place: str, park_place: str) -> bool:
+    return place in park_place or park_place in place
+
+
+def _location_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
+    places = _places(req.location)
+    if not places:
+        return _Soft(Reason("location", UNKNOWN, _("Location not stated")), UNKNOWN_CREDIT)
+    park = prop.park
+    park_places = [p.strip() for p in (park.city, park.district, park.name) if p and p.strip()]
+    for place in places:
+        for park_place in park_places:
+            if _same_place(place, park_place):
+                detail = _(
+                    "%(place)s matches the park (%(park_place)s)",
+                    place=place,
+                    park_place=park_place,
+                )
+                return _Soft(Reason("location", PASS, detail), 1.0)
+    detail = _(
+        "The park (%(park)s) is not in %(places)s",
+        park=" ".join(park_places),
+        places="，".join(places),
+    )
+    return _Soft(Reason("location", FAIL, detail), 0.0)
+
+
+def _focus_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
+    focus = prop.park.focus_industries
+    if req.industry is None:
+        return _Soft(Reason("focus", UNKNOWN, _("Industry not stated")), UNKNOWN_CREDIT)
+    if not focus:
+        detail = _("The park records no focus industries")
+        return _Soft(Reason("focus", UNKNOWN, detail), UNKNOWN_CREDIT)
+    industry = _label(_INDUSTRY_LABELS, req.industry)
+    if req.industry in focus:
+        detail = _("Industry %(industry)s is a focus industry of the park", industry=industry)
+        return _Soft(Reason("focus", PASS, detail), 1.0)
+    detail = _(
+        "Industry %(industry)s is not a focus industry of the park (%(focus)s)",
+        industry=industry,
+        focus=_labels(_INDUSTRY_LABELS, focus),
+    )
+    return _Soft(Reason("focus", FAIL, detail), 0.0)
+
+
+def _availability_soft(prop: PropertyFacts, today: date) -> _Soft:
+    when = prop.available_from
+    if when is None:
+        detail = _("Availability date not recorded")
+        return _Soft(Reason("availability", UNKNOWN, detail), UNKNOWN_CREDIT)
+    days = (when - today).days
+    if days <= 0:
+        return _Soft(Reason("availability", PASS, _("Available now")), 1.0)
+    args = {"date": when.isoformat(), "days": days}
+    if days <= SOON_DAYS:
+        detail = _("Available from %(date)s, in %(days)s days", **args)
+        return _Soft(Reason("availability", PASS, detail), 1 - 0.5 * days / SOON_DAYS)
+    detail = _("Available only from %(date)s, in %(days)s days", **args)
+    return _Soft(Reason("availability", FAIL, detail), 0.0)
+
+
+def _soft(req: RequirementFacts, prop: PropertyFacts, today: date) -> dict[str, _Soft]:
+    return {
+        "price": _price_soft(req, prop),
+        "location": _location_soft(req, prop),
+        "focus": _focus_soft(req, prop),
+        "availability": _availability_soft(prop, today),
+    }
+
+
+def _score(credits: dict[str, float]) -> int:
+    total = sum(WEIGHTS[name] * credit for name, credit in credits.items())
+    return max(0, min(100, math.floor(total + 0.5)))
+
+
+# --- public API -------------------------------------------------------------------------
+
+
+def evaluate(
+    req: RequirementFacts,
+    prop: PropertyFacts,
+    *,
+    today: date,
+    lead_id: int | None = None,
+) -> Match:
+    """Apply the hard rules and, when they all hold, the soft score to one pair."""
+    hard = _hard_reasons(req, prop, lead_id)
+    soft = _soft(req, prop, today)
+    is_match = all(reason.status != FAIL for reason in hard)
+    credits = {"area": _area_credit(req, prop)} | {name: s.credit for name, s in soft.items()}
+    reasons = tuple(hard) + tuple(s.reason for s in soft.values())
+    score = _score(credits) if is_match else 0
+    return Match(prop.id, lead_id, score, is_match, reasons)
+
+
+def _best(
+    matches: Iterable[Match], key: Callable[[Match], int | None], limit: int | None
+) -> list[Match]:
+    if limit is not None and limit < 0:
+        raise ValueError("limit must not be negative")
+    ranked = sorted((m for m in matches if m.is_match), key=lambda m: (-m.score, key(m)))
+    return ranked if limit is None else ranked[:limit]
+
+
+def rank(
+    req: RequirementFacts,
+    props: Iterable[PropertyFacts],
+    *,
+    today: date,
+    limit: int | None = None,
+    lead_id: int | None = None,
+) -> list[Match]:
+    """Matching properties for a requirement, best first, ties by property id."""
+    matches = (evaluate(req, prop, today=today, lead_id=lead_id) for prop in props)
+    return _best(matches, lambda m: m.property_id, limit)
+
+
+def rank_leads(
+    prop: PropertyFacts,
+    leads: Iterable[tuple[int, RequirementFacts]],
+    *,
+    today: date,
+    limit: int | None = None,
+) -> list[Match]:
+    """Matching leads for a property, best first, ties by lead id."""
+    matches = (evaluate(req, prop, today=today, lead_id=lead_id) for lead_id, req in leads)
+    return _best(matches, lambda m: m.lead_id, limit)
+
+
+def sql_prefilter_bounds(req: RequirementFacts) -> dict[str, object]:
+    """The requirement's hard numeric bounds, for filtering candidates in SQL before scoring.
+
+    Keys: ``kind``, ``deal`` (the value the property's deals must contain: 'rent',
+    'sale' or None), ``area_lo_sqm``/``area_hi_sqm`` (margin and tolerance applied),
+    ``power_kva_min``, ``ceiling_m_min``, ``floor_load_t_min``; None means no filter.
+    Apply each as ``column IS NULL OR column >= lo`` (``<= hi``; ``= kind``; deals empty
+    or containing ``deal``) so that unknown values survive exactly as in ``evaluate``.
+    The area column is ``area_sqm``, or for land
+    ``COALESCE(land_area_mu * 10000.0 / 15, area_sqm)``. The result is a superset of the
+    matches; status, industry, chemical and tax are left to ``evaluate``.
+    """
+    low, high = _area_limits(req)
+    minimum = {rule.required_attr: getattr(req, rule.required_attr) for rule in _MINIMUM_RULES}
+    return {
+        "kind": req.kind,
+        "deal": _required_deal(req.deal),
+        "area_lo_sqm": None if low is None else _loosen_down(low),
+        "area_hi_sqm": None if high is None else _loosen_up(high),
+        **{name: None if value is None else _loosen_down(value) for name, value in minimum.items()},
+    }
