@@ -63,16 +63,22 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from crm.api import CHILD_BLUEPRINTS
     from crm.api import bp as api_bp
     from crm.auth.routes import bp as auth_bp
+    from crm.inquiry.routes import bp as inquiry_bp
+    from crm.leads.routes import bp as leads_bp
     from crm.public.routes import bp as public_bp
     from crm.staff.routes import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(inquiry_bp)
     app.register_blueprint(staff_bp, url_prefix="/app")
+    app.register_blueprint(leads_bp, url_prefix="/app/leads")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-    csrf.exempt(api_bp)  # the API authenticates with headers, not cookies
+    for child in CHILD_BLUEPRINTS:  # the API authenticates with headers, not cookies
+        csrf.exempt(child)
 
 
 def register_template_helpers(app: Flask) -> None:

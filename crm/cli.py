@@ -72,6 +72,56 @@ def create_token_command(email: str) -> None:
     click.echo(secret)
 
 
+@click.command("demo")
+@click.option("--leads", default=200, show_default=True, help="How many demo leads in all.")
+@click.option(
+    "--properties", default=0, show_default=True, help="Generated properties beyond the named ones."
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def demo_command(leads: int, properties: int, if_empty: bool) -> None:
+    """Load the demo data set (idempotent) and print the demo logins."""
+    from crm.demo.data import DEMO_PASSWORD, DEMO_USERS
+    from crm.demo.service import database_is_empty, load_demo
+
+    if if_empty and not database_is_empty():
+        click.echo("Database is not empty: demo data not loaded.")
+        return
+    report = load_demo(leads=leads, properties=properties)
+    click.echo(
+        f"Demo data: +{report.users} users, +{report.parks} parks, "
+        f"+{report.properties} properties, +{report.leads} leads."
+    )
+    click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
+    for email, name, role in DEMO_USERS:
+        click.echo(f"  {role:8} {email}  ({name})")
+
+
+@click.group("outbox")
+def outbox_cli() -> None:
+    """Deliver queued notifications."""
+
+
+@outbox_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep delivering every few seconds until stopped.")
+@click.option(
+    "--interval", default=5.0, show_default=True, help="Seconds between rounds with --loop."
+)
+def outbox_send_command(loop: bool, interval: float) -> None:
+    """Send due e-mails and webhooks with retries and backoff."""
+    import time
+
+    from crm.notifications.outbox import deliver_due
+
+    while True:
+        report = deliver_due()
+        if report.sent or report.failed or report.dead or not loop:
+            click.echo(f"sent {report.sent}, failed {report.failed}, given up {report.dead}")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, apikeys_cli, tokens_cli):
+    for group in (users_cli, apikeys_cli, tokens_cli, outbox_cli):
         app.cli.add_command(group)
+    app.cli.add_command(demo_command)

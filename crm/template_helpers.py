@@ -9,6 +9,8 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from crm import vocabulary
+
 # (endpoint, label, who sees it); entries whose endpoint does not exist are skipped.
 STAFF_NAV = [
     ("staff.home", _l("My day"), "all"),
@@ -53,6 +55,9 @@ def _url_endpoints() -> set[str]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["staff_nav"] = _staff_nav
+    app.jinja_env.globals["label"] = vocabulary.label
+    for name in ("KINDS", "LEAD_DEALS", "INDUSTRIES", "STAGES", "SOURCES", "ACTIVITY_KINDS"):
+        app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.jinja_env.globals["url_endpoints"] = _url_endpoints
     app.jinja_env.filters["local_dt"] = _local_datetime
     app.jinja_env.filters["num"] = _number

@@ -1,6 +1,23 @@
 """The models, one module per aggregate; imported here so that Alembic sees every table."""
 
 from crm.models.credentials import ApiKey, StaffToken
+from crm.models.lead import Activity, AssignmentRule, Inquiry, Lead, RoundRobinCursor
+from crm.models.outbox import OutboxMessage
+from crm.models.park import Park, Property
 from crm.models.user import Role, StaffSession, User
 
-__all__ = ["ApiKey", "Role", "StaffSession", "StaffToken", "User"]
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "AssignmentRule",
+    "Inquiry",
+    "Lead",
+    "OutboxMessage",
+    "Park",
+    "Property",
+    "Role",
+    "RoundRobinCursor",
+    "StaffSession",
+    "StaffToken",
+    "User",
+]

@@ -1,0 +1,52 @@
+"""Lead input shapes shared by the lead page and the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from crm.validation import text
+
+NonNegative = Annotated[float | None, Field(ge=0, le=1e9)]
+
+
+class RequirementIn(BaseModel):
+    """An agent's correction of the structured requirement; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", title="RequirementIn")
+
+    kind: Literal["factory", "land", "warehouse", "office"] | None = None
+    deal: Literal["rent", "buy", "either"] | None = None
+    area_min_sqm: NonNegative = None
+    area_max_sqm: NonNegative = None
+    location: text(200, required=False) = None
+    tax_wan: NonNegative = None
+    power_kva_min: NonNegative = None
+    ceiling_m_min: NonNegative = None
+    floor_load_t_min: NonNegative = None
+    rent_max_yuan_sqm_month: NonNegative = None
+    buy_max_wan: NonNegative = None
+    industry: (
+        Literal[
+            "semiconductor",
+            "precision",
+            "health",
+            "fashion",
+            "digital",
+            "materials",
+            "chemical",
+            "food",
+            "logistics",
+            "other",
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _area_range_in_order(self) -> RequirementIn:
+        low, high = self.area_min_sqm, self.area_max_sqm
+        if low is not None and high is not None and low > high:
+            raise PydanticCustomError("area_order", "minimum above maximum")
+        return self

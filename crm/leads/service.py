@@ -1,0 +1,141 @@
+"""Leads for staff: visibility, lookup with access checks, requirement corrections."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from crm.database import write_transaction
+from crm.exceptions import NotAllowed, NotFound, VersionConflict
+from crm.extensions import db
+from crm.leads.requirements import merge_reparsed, parse_for_lead
+from crm.leads.schemas import RequirementIn
+from crm.models import Activity, Lead, User
+from crm.timeutil import utcnow
+
+PAGE_SIZE = 50
+
+
+def can_see(user: User, lead: Lead) -> bool:
+    """Managers and admins see every lead; agents their own and unassigned ones."""
+    return user.is_manager or lead.owner_id in (None, user.id)
+
+
+def visible_leads(user: User) -> Select:
+    query = select(Lead)
+    if not user.is_manager:
+        query = query.where(or_(Lead.owner_id == user.id, Lead.owner_id.is_(None)))
+    return query
+
+
+def get_lead_or_404(lead_id: int, user: User) -> Lead:
+    """The lead, if it exists and this user may see it (else 404 / 403)."""
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(_("No such lead."))
+    if not can_see(user, lead):
+        raise NotAllowed(_("This lead belongs to another agent."))
+    return lead
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: str | None
+
+
+def list_leads(user: User, cursor: str | None = None, limit: int = PAGE_SIZE) -> LeadPage:
+    """Newest first, keyset-paginated on (created_at, id) so deep pages stay fast."""
+    query = visible_leads(user).options(selectinload(Lead.owner))
+    if cursor:
+        query = query.where(Lead.id < _decode_cursor(cursor))
+    rows = list(db.session.execute(query.order_by(Lead.id.desc()).limit(limit + 1)).scalars())
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return LeadPage(rows[:limit], next_cursor)
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise NotFound(_("Invalid page cursor."))
+    return int(cursor)
+
+
+def timeline(lead: Lead) -> list[Activity]:
+    """Every activity of the lead, newest first."""
+    return list(
+        db.session.execute(
+            select(Activity)
+            .where(Activity.lead_id == lead.id)
+            .options(selectinload(Activity.actor))
+            .order_by(Activity.created_at.desc(), Activity.id.desc())
+        ).scalars()
+    )
+
+
+def claim_version(session: Session, lead: Lead, expected_version: int) -> None:
+    """Bump the version only if it is still the one the user saw; else VersionConflict.
+
+    The comparison is in the UPDATE itself, so an edit made on an old page loses even when
+    the row was reloaded in this request.
+    """
+    result = session.execute(
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.version == expected_version)
+        .values(version=Lead.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise VersionConflict(
+            _("Someone else changed this lead in the meantime. Reload to see their change.")
+        )
+    lead.version = expected_version + 1
+
+
+def correct_requirement(
+    lead: Lead, user: User, correction: RequirementIn, expected_version: int, fields: set[str]
+) -> Lead:
+    """Apply an agent's correction to the given fields; they then survive re-parsing."""
+    current = dataclasses.asdict(lead.requirement)
+    changes = {
+        name: getattr(correction, name)
+        for name in fields
+        if name in current and getattr(correction, name) != current[name]
+    }
+    with write_transaction() as session:
+        claim_version(session, lead, expected_version)
+        if not changes:
+            return lead
+        lead.requirement = dataclasses.replace(lead.requirement, **changes)
+        lead.corrected_fields = sorted(set(lead.corrected_fields) | set(changes))
+        session.add(_change_activity(lead, user, "requirement_corrected", current, changes))
+    return lead
+
+
+def reparse_requirement(lead: Lead, user: User, expected_version: int) -> Lead:
+    """Parse the inquiry text again; fields corrected by hand are kept."""
+    with write_transaction() as session:
+        claim_version(session, lead, expected_version)
+        before = dataclasses.asdict(lead.requirement)
+        fresh = merge_reparsed(lead, parse_for_lead(session, lead.need, lead.use, lead.tax))
+        changes = {k: v for k, v in dataclasses.asdict(fresh).items() if before[k] != v}
+        lead.requirement = fresh
+        if changes:
+            session.add(_change_activity(lead, user, "requirement_reparsed", before, changes))
+    return lead
+
+
+def _change_activity(
+    lead: Lead, user: User, kind: str, before: dict[str, Any], changes: dict[str, Any]
+) -> Activity:
+    return Activity(
+        lead_id=lead.id,
+        kind=kind,
+        actor_id=user.id,
+        data={"changes": {k: [before.get(k), v] for k, v in changes.items()}},
+    )

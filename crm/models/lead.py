@@ -1,0 +1,189 @@
+"""Leads, the raw inquiries behind them and their timeline of activities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
+
+from crm.extensions import db
+from crm.models.park import Park, Property
+from crm.models.types import UTCDateTime
+from crm.models.user import User
+from crm.requirements.parser import Requirement
+from crm.timeutil import utcnow
+
+OPEN_LEAD_CONDITION = text("stage NOT IN ('won', 'lost')")
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        # One open lead per phone: concurrent inquiries from one phone cannot both open one.
+        Index(
+            "uq_leads_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=OPEN_LEAD_CONDITION,
+            postgresql_where=OPEN_LEAD_CONDITION,
+        ),
+        Index("ix_leads_owner_id_created_at", "owner_id", "created_at", "id"),
+        Index("ix_leads_stage_created_at", "stage", "created_at", "id"),
+        Index("ix_leads_created_at_id", "created_at", "id"),
+        Index("ix_leads_match", "req_kind", "req_area_min_sqm", "req_area_max_sqm"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    company: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    wechat: Mapped[str | None] = mapped_column(String(50))
+    need: Mapped[str] = mapped_column(Text)
+    use: Mapped[str] = mapped_column(Text)
+    tax: Mapped[str | None] = mapped_column(String(200))
+
+    req_kind: Mapped[str | None] = mapped_column(String(20))
+    req_deal: Mapped[str | None] = mapped_column(String(10))
+    req_area_min_sqm: Mapped[float | None] = mapped_column(Float)
+    req_area_max_sqm: Mapped[float | None] = mapped_column(Float)
+    req_location: Mapped[str | None] = mapped_column(String(200))
+    req_tax_wan: Mapped[float | None] = mapped_column(Float)
+    req_power_kva_min: Mapped[float | None] = mapped_column(Float)
+    req_ceiling_m_min: Mapped[float | None] = mapped_column(Float)
+    req_floor_load_t_min: Mapped[float | None] = mapped_column(Float)
+    req_rent_max_yuan_sqm_month: Mapped[float | None] = mapped_column(Float)
+    req_buy_max_wan: Mapped[float | None] = mapped_column(Float)
+    req_industry: Mapped[str | None] = mapped_column(String(20), index=True)
+    requirement: Mapped[Requirement] = composite(
+        "req_kind",
+        "req_deal",
+        "req_area_min_sqm",
+        "req_area_max_sqm",
+        "req_location",
+        "req_tax_wan",
+        "req_power_kva_min",
+        "req_ceiling_m_min",
+        "req_floor_load_t_min",
+        "req_rent_max_yuan_sqm_month",
+        "req_buy_max_wan",
+        "req_industry",
+    )
+    # Requirement fields an agent corrected by hand; re-parsing leaves them alone.
+    corrected_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    stage: Mapped[str] = mapped_column(String(20), default="new")
+    furthest_stage: Mapped[str] = mapped_column(String(20), default="new")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
+    inquired_property_id: Mapped[int | None] = mapped_column(
+        ForeignKey("properties.id"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(30), default="website", index=True)
+    utm_source: Mapped[str | None] = mapped_column(String(100))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    previous_lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lost_reason: Mapped[str | None] = mapped_column(String(200))
+    won_property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    park: Mapped[Park | None] = relationship(foreign_keys=[park_id])
+    inquired_property: Mapped[Property | None] = relationship(foreign_keys=[inquired_property_id])
+    inquiries: Mapped[list[Inquiry]] = relationship(
+        back_populates="lead", order_by="Inquiry.id", foreign_keys="Inquiry.lead_id"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in ("won", "lost")
+
+
+class Inquiry(db.Model):
+    """One submission exactly as the prospect sent it, with its consent record."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (Index("ix_inquiries_fingerprint_created_at", "fingerprint", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # form, api, import
+    company: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(50))
+    phone_raw: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    wechat: Mapped[str | None] = mapped_column(String(50))
+    need: Mapped[str] = mapped_column(Text)
+    use: Mapped[str] = mapped_column(Text)
+    tax: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(30))
+    utm_source: Mapped[str | None] = mapped_column(String(100))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    property_id: Mapped[int | None] = mapped_column(
+        ForeignKey("properties.id", ondelete="SET NULL")
+    )
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_notice_version: Mapped[str] = mapped_column(String(20))
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="inquiries", foreign_keys=[lead_id])
+
+
+class Activity(db.Model):
+    """Something that happened to a lead: an inquiry, a call, a stage change, a note…"""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_lead_id_created_at", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    outbound: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class AssignmentRule(db.Model):
+    """A new lead matching park / location / industry goes to this agent (lowest priority first)."""
+
+    __tablename__ = "assignment_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    park_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parks.id", ondelete="CASCADE"), index=True
+    )
+    location: Mapped[str | None] = mapped_column(String(50))
+    industry: Mapped[str | None] = mapped_column(String(20))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    agent: Mapped[User] = relationship()
+    park: Mapped[Park | None] = relationship()
+
+
+class RoundRobinCursor(db.Model):
+    """One row: the agent who got the last round-robin lead. Locked while choosing the next."""
+
+    __tablename__ = "round_robin_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_agent_id: Mapped[int | None] = mapped_column(Integer)
