@@ -67,15 +67,19 @@ def register_blueprints(app: Flask) -> None:
     from crm.api import bp as api_bp
     from crm.auth.routes import bp as auth_bp
     from crm.inquiry.routes import bp as inquiry_bp
+    from crm.leads.merge_routes import bp as merge_bp
     from crm.leads.routes import bp as leads_bp
     from crm.public.routes import bp as public_bp
     from crm.staff.routes import bp as staff_bp
+    from crm.transfer.routes import bp as transfer_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(inquiry_bp)
     app.register_blueprint(staff_bp, url_prefix="/app")
     app.register_blueprint(leads_bp, url_prefix="/app/leads")
+    app.register_blueprint(merge_bp, url_prefix="/app/leads")
+    app.register_blueprint(transfer_bp, url_prefix="/app/leads")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     for child in CHILD_BLUEPRINTS:  # the API authenticates with headers, not cookies
         csrf.exempt(child)

@@ -16,6 +16,7 @@ from crm.assignment.service import choose_owner
 from crm.database import write_transaction
 from crm.exceptions import ValidationFailed
 from crm.inquiry.schemas import InquiryIn
+from crm.leads.companies import company_key
 from crm.leads.requirements import parse_for_lead
 from crm.models import Activity, Inquiry, Lead, Property
 from crm.notifications.leads import notify_merged_inquiry, notify_new_lead
@@ -104,7 +105,9 @@ def _inquired_property(session: Session, property_id: int | None) -> Property | 
 
 def _open_lead_for_phone(session: Session, phone: str) -> Lead | None:
     return session.execute(
-        select(Lead).where(Lead.phone == phone, Lead.stage.not_in(CLOSED_STAGES)).with_for_update()
+        select(Lead)
+        .where(Lead.phone == phone, Lead.stage.not_in(CLOSED_STAGES), Lead.merged_into_id.is_(None))
+        .with_for_update()
     ).scalar_one_or_none()
 
 
@@ -126,6 +129,7 @@ def _open_lead(
     lead = Lead(
         reference=_provisional_reference(now),
         company=data.company,
+        company_key=company_key(data.company),
         contact=data.contact,
         phone=data.phone,
         email=data.email,
@@ -187,9 +191,11 @@ def _record_inquiry(
             utm_medium=data.utm_medium,
             utm_campaign=data.utm_campaign,
             property_id=data.property_id,
-            consent_at=now,
-            consent_notice_version=current_app.config["CRM_PRIVACY_NOTICE_VERSION"],
-            consent_ip=context.ip,
+            consent_at=now if data.consent else None,
+            consent_notice_version=(
+                current_app.config["CRM_PRIVACY_NOTICE_VERSION"] if data.consent else None
+            ),
+            consent_ip=context.ip if data.consent else None,
             user_agent=(context.user_agent or "")[:300] or None,
             fingerprint=fingerprint,
             created_at=now,

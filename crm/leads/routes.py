@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from crm.exceptions import ValidationFailed, VersionConflict
 from crm.leads import service
+from crm.leads.filters import filter_from_args
 from crm.leads.forms import RequirementForm, VersionForm
 from crm.leads.schemas import RequirementIn
 from crm.validation import parse_input
@@ -20,7 +21,9 @@ bp = Blueprint("leads", __name__)
 @bp.get("/")
 @login_required
 def index():
-    page = service.list_leads(current_user, request.args.get("cursor"))
+    page = service.list_leads(
+        current_user, filter_from_args(request.args), request.args.get("cursor")
+    )
     return render_template("leads/index.html", page=page)
 
 

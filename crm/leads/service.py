@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from crm.database import write_transaction
 from crm.exceptions import NotAllowed, NotFound, VersionConflict
 from crm.extensions import db
+from crm.leads.filters import MAX_LIMIT, LeadFilter, apply_filter, encode_cursor, order_and_page
 from crm.leads.requirements import merge_reparsed, parse_for_lead
 from crm.leads.schemas import RequirementIn
 from crm.models import Activity, Lead, User
@@ -49,20 +51,25 @@ class LeadPage:
     next_cursor: str | None
 
 
-def list_leads(user: User, cursor: str | None = None, limit: int = PAGE_SIZE) -> LeadPage:
-    """Newest first, keyset-paginated on (created_at, id) so deep pages stay fast."""
-    query = visible_leads(user).options(selectinload(Lead.owner))
-    if cursor:
-        query = query.where(Lead.id < _decode_cursor(cursor))
-    rows = list(db.session.execute(query.order_by(Lead.id.desc()).limit(limit + 1)).scalars())
-    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+def list_leads(
+    user: User,
+    lead_filter: LeadFilter | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> LeadPage:
+    """The leads this user may see that pass the filter, one keyset page at a time."""
+    lead_filter = lead_filter or LeadFilter()
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = apply_filter(
+        visible_leads(user).options(selectinload(Lead.owner)),
+        lead_filter,
+        utcnow(),
+        current_app.config["CRM_STALE_DAYS"],
+    )
+    query = order_and_page(query, lead_filter.sort, cursor, limit)
+    rows = list(db.session.execute(query).scalars())
+    next_cursor = encode_cursor(rows[limit - 1], lead_filter.sort) if len(rows) > limit else None
     return LeadPage(rows[:limit], next_cursor)
-
-
-def _decode_cursor(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise NotFound(_("Invalid page cursor."))
-    return int(cursor)
 
 
 def timeline(lead: Lead) -> list[Activity]:

@@ -1,7 +1,18 @@
 """The models, one module per aggregate; imported here so that Alembic sees every table."""
 
 from crm.models.credentials import ApiKey, StaffToken
-from crm.models.lead import Activity, AssignmentRule, Inquiry, Lead, RoundRobinCursor
+from crm.models.lead import (
+    Activity,
+    AssignmentRule,
+    FollowUp,
+    ImportJob,
+    Inquiry,
+    Lead,
+    LeadContact,
+    LostReason,
+    RoundRobinCursor,
+    SavedFilter,
+)
 from crm.models.outbox import OutboxMessage
 from crm.models.park import Park, Property
 from crm.models.user import Role, StaffSession, User
@@ -10,6 +21,11 @@ __all__ = [
     "Activity",
     "ApiKey",
     "AssignmentRule",
+    "FollowUp",
+    "ImportJob",
+    "LeadContact",
+    "LostReason",
+    "SavedFilter",
     "Inquiry",
     "Lead",
     "OutboxMessage",

@@ -14,7 +14,8 @@ from crm.models.user import User
 from crm.requirements.parser import Requirement
 from crm.timeutil import utcnow
 
-OPEN_LEAD_CONDITION = text("stage NOT IN ('won', 'lost')")
+# A merged-away lead keeps its stage for the record but no longer counts as open.
+OPEN_LEAD_CONDITION = text("stage NOT IN ('won', 'lost') AND merged_into_id IS NULL")
 
 
 class Lead(db.Model):
@@ -31,6 +32,7 @@ class Lead(db.Model):
         Index("ix_leads_owner_id_created_at", "owner_id", "created_at", "id"),
         Index("ix_leads_stage_created_at", "stage", "created_at", "id"),
         Index("ix_leads_created_at_id", "created_at", "id"),
+        Index("ix_leads_last_activity_at_id", "last_activity_at", "id"),
         Index("ix_leads_match", "req_kind", "req_area_min_sqm", "req_area_max_sqm"),
     )
 
@@ -44,6 +46,11 @@ class Lead(db.Model):
     need: Mapped[str] = mapped_column(Text)
     use: Mapped[str] = mapped_column(Text)
     tax: Mapped[str | None] = mapped_column(String(200))
+    # 统一社会信用代码 (18 characters, validated with its check character).
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    # The company name without suffixes (有限公司, 股份, 集团…) and spaces: finds duplicates.
+    company_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
 
     req_kind: Mapped[str | None] = mapped_column(String(20))
     req_deal: Mapped[str | None] = mapped_column(String(10))
@@ -133,8 +140,9 @@ class Inquiry(db.Model):
     property_id: Mapped[int | None] = mapped_column(
         ForeignKey("properties.id", ondelete="SET NULL")
     )
-    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    consent_notice_version: Mapped[str] = mapped_column(String(20))
+    # Empty for rows imported from a spreadsheet: no notice was shown to anyone.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_notice_version: Mapped[str | None] = mapped_column(String(20))
     consent_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     fingerprint: Mapped[str] = mapped_column(String(64))
@@ -156,9 +164,88 @@ class Activity(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     outbound: Mapped[bool] = mapped_column(Boolean, default=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    property_id: Mapped[int | None] = mapped_column(
+        ForeignKey("properties.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+    property: Mapped[Property | None] = relationship()
+
+
+class FollowUp(db.Model):
+    """A call-back or visit the owner promised to do by a due time."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_owner_id_done_at_due_at", "owner_id", "done_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead: Mapped[Lead] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+
+class LeadContact(db.Model):
+    """Another person at the prospect's company (kept, for example, when two leads merge)."""
+
+    __tablename__ = "lead_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    wechat: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LostReason(db.Model):
+    """The list of lost reasons agents choose from (kept by admins)."""
+
+    __tablename__ = "lost_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SavedFilter(db.Model):
+    """A lead-list filter a user saved under a name."""
+
+    __tablename__ = "saved_filters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportJob(db.Model):
+    """An uploaded spreadsheet between preview and commit; nothing is written before commit."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="preview")  # preview, done, cancelled
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AssignmentRule(db.Model):
