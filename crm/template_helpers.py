@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm import vocabulary
+from crm.timeutil import utcnow
 
 # (endpoint, label, who sees it); entries whose endpoint does not exist are skipped.
 STAFF_NAV = [
@@ -49,6 +50,14 @@ def _staff_nav() -> list[tuple[str, str, bool]]:
     return [(e, str(label), visible[who]) for e, label, who in STAFF_NAV if e in endpoints]
 
 
+def _user_name(user_id: int | None) -> str:
+    from crm.extensions import db
+    from crm.models import User
+
+    user = db.session.get(User, user_id) if user_id else None
+    return user.name if user else "—"
+
+
 def _url_endpoints() -> set[str]:
     return set(current_app.view_functions)
 
@@ -56,6 +65,8 @@ def _url_endpoints() -> set[str]:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["staff_nav"] = _staff_nav
     app.jinja_env.globals["label"] = vocabulary.label
+    app.jinja_env.globals["now"] = utcnow
+    app.jinja_env.globals["user_name"] = _user_name
     for name in ("KINDS", "LEAD_DEALS", "INDUSTRIES", "STAGES", "SOURCES", "ACTIVITY_KINDS"):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.jinja_env.globals["url_endpoints"] = _url_endpoints

@@ -101,11 +101,17 @@ def _messages() -> dict[str, str]:
         "date_parsing": _("Please enter a date (YYYY-MM-DD)."),
         "date_type": _("Please enter a date (YYYY-MM-DD)."),
         "invalid_characters": _("Contains characters that cannot be stored."),
+        "string_unicode": _("Contains characters that cannot be stored."),
         "phone_invalid": _(
             "Please enter a valid mobile number (e.g. 13391219793), a landline with area "
             "code, or an international number starting with +."
         ),
         "email_invalid": _("Please enter a valid e-mail address."),
+        "credit_code_invalid": _(
+            "Please enter a valid 18-character unified social credit code (check the last character)."
+        ),
+        "area_order": _("The minimum area is larger than the maximum."),
+        "extra_forbidden": _("Unknown field."),
         "consent_required": _("Please agree to the privacy notice to send your inquiry."),
         "model_type": _("The request body must be a JSON object."),
         "dict_type": _("The request body must be a JSON object."),
@@ -119,7 +125,9 @@ def field_errors(exc: ValidationError) -> dict[str, list[str]]:
     for error in exc.errors(include_url=False, include_input=False):
         name = ".".join(str(part) for part in error["loc"]) or "__root__"
         template = messages.get(error["type"], _("This value is not valid."))
-        context = error.get("ctx") or {}
+        context = dict(error.get("ctx") or {})
+        if "max_length" in context:  # pydantic's name; the messages say %(max)s
+            context.setdefault("max", context["max_length"])
         try:
             message = template % {
                 k: v for k, v in context.items() if isinstance(v, int | float | str)

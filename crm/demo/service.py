@@ -20,7 +20,7 @@ from crm.timeutil import utcnow
 from crm.vocabulary import OPEN_STAGES
 
 BATCH = 5000
-DEMO_PHONE_PREFIX = "+861700"  # a range no real prospect has: marks demo leads
+DEMO_PHONE_PREFIX = "+86170"  # demo leads get 170 numbers in order: +8617000000001…
 
 
 @dataclass
@@ -209,7 +209,7 @@ def _demo_lead_row(
             "contact": rng.choice(data.SURNAMES)
             + rng.choice(data.GIVEN)
             + rng.choice(["", *data.GIVEN]),
-            "phone": f"{DEMO_PHONE_PREFIX}{n:07d}",
+            "phone": f"{DEMO_PHONE_PREFIX}{n + 1:08d}",
             "need": need,
             "use": use,
             "tax": tax or None,

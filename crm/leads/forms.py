@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, HiddenField, SelectField, StringField
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired
 
-from crm.vocabulary import INDUSTRIES, KINDS, LEAD_DEALS
+from crm.vocabulary import INDUSTRIES, KINDS, LEAD_DEALS, STAGES
 
 
 def _choices(vocabulary: dict) -> list[tuple[str, str]]:
@@ -52,3 +60,38 @@ class VersionForm(FlaskForm):
     """A bare action on a lead (re-parse…) carrying the version the user saw."""
 
     version = HiddenField()
+
+
+class StageForm(FlaskForm):
+    version = HiddenField()
+    stage = SelectField(_l("Stage"), choices=list(STAGES.items()))
+    lost_reason_choice = SelectField(_l("Lost reason"), choices=[], validate_choice=False)
+    lost_reason_text = StringField(_l("Or in your own words"), render_kw={"maxlength": 200})
+    won_property_id = SelectField(_l("Property signed"), choices=[], validate_choice=False)
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("What"), choices=[], validate_choice=False)
+    body = TextAreaField(_l("Notes"), render_kw={"rows": 2, "maxlength": 5000})
+    property_id = SelectField(_l("Property visited"), choices=[], validate_choice=False)
+
+
+class FollowUpForm(FlaskForm):
+    due_at = DateTimeLocalField(_l("Due"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    note = StringField(_l("What to do"), render_kw={"maxlength": 500})
+
+
+class ReassignForm(FlaskForm):
+    owner_id = SelectField(_l("New owner"), choices=[], validate_choice=False)
+    lead_ids = HiddenField()
+
+
+class LeadDetailsForm(FlaskForm):
+    version = HiddenField()
+    company = StringField(_l("Company"), render_kw={"maxlength": 200})
+    contact = StringField(_l("Contact person"), render_kw={"maxlength": 50})
+    email = StringField(_l("E-mail"), render_kw={"maxlength": 254})
+    wechat = StringField(_l("WeChat ID"), render_kw={"maxlength": 50})
+    credit_code = StringField(_l("Unified social credit code"), render_kw={"maxlength": 18})
+
+    FIELDS = ("company", "contact", "email", "wechat", "credit_code")

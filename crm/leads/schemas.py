@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from crm.validation import text
+from crm.leads.companies import is_valid_credit_code, normalise_credit_code
+from crm.validation import Email, text
 
 NonNegative = Annotated[float | None, Field(ge=0, le=1e9)]
 
@@ -50,3 +51,24 @@ class RequirementIn(BaseModel):
         if low is not None and high is not None and low > high:
             raise PydanticCustomError("area_order", "minimum above maximum")
         return self
+
+
+def _credit_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = normalise_credit_code(value)
+    if not is_valid_credit_code(code):
+        raise PydanticCustomError("credit_code_invalid", "invalid credit code")
+    return code
+
+
+class LeadDetailsIn(BaseModel):
+    """The prospect's details an agent may correct; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", title="LeadDetailsIn")
+
+    company: text(200) | None = None
+    contact: text(50) | None = None
+    email: Email | None = None
+    wechat: text(50, required=False) = None
+    credit_code: Annotated[text(18, required=False), AfterValidator(_credit_code)] = None

@@ -12,11 +12,12 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from crm.database import write_transaction
-from crm.exceptions import NotAllowed, NotFound, VersionConflict
+from crm.exceptions import NotAllowed, NotFound, ValidationFailed, VersionConflict
 from crm.extensions import db
+from crm.leads.companies import company_key
 from crm.leads.filters import MAX_LIMIT, LeadFilter, apply_filter, encode_cursor, order_and_page
 from crm.leads.requirements import merge_reparsed, parse_for_lead
-from crm.leads.schemas import RequirementIn
+from crm.leads.schemas import LeadDetailsIn, RequirementIn
 from crm.models import Activity, Lead, User
 from crm.timeutil import utcnow
 
@@ -146,3 +147,28 @@ def _change_activity(
         actor_id=user.id,
         data={"changes": {k: [before.get(k), v] for k, v in changes.items()}},
     )
+
+
+def update_lead_details(
+    lead: Lead, user: User, details: LeadDetailsIn, expected_version: int, fields: set[str]
+) -> Lead:
+    """Correct the prospect's details; every changed field is written to the audit trail."""
+    current = {name: getattr(lead, name) for name in fields}
+    changes = {n: getattr(details, n) for n in fields if getattr(details, n) != current[n]}
+    if "company" in changes and not changes["company"]:
+        raise ValidationFailed(
+            _("Please correct the marked fields."), {"company": [_("This field is required.")]}
+        )
+    if "contact" in changes and not changes["contact"]:
+        raise ValidationFailed(
+            _("Please correct the marked fields."), {"contact": [_("This field is required.")]}
+        )
+    with write_transaction() as session:
+        claim_version(session, lead, expected_version)
+        for name, value in changes.items():
+            setattr(lead, name, value)
+        if "company" in changes:
+            lead.company_key = company_key(lead.company)
+        if changes:
+            session.add(_change_activity(lead, user, "lead_updated", current, changes))
+    return lead

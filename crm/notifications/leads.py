@@ -60,3 +60,15 @@ def _send(session: Session, lead: Lead, subject: str, body: str) -> None:
     if webhook_url:
         payload = {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{body}"}}
         enqueue_webhook(session, webhook_url, payload, lead.id)
+
+
+def notify_assigned(session: Session, lead: Lead) -> None:
+    """Tell the new owner that a lead was handed to them."""
+    with force_locale(_owner_locale(lead)):
+        subject = _(
+            "Lead %(reference)s assigned to you: %(company)s",
+            reference=lead.reference,
+            company=lead.company,
+        )
+        body = _summary(lead, lead.need, lead.use)
+    _send(session, lead, subject, body)
