@@ -28,6 +28,19 @@ def furthest(current: str, new: str) -> str:
     return new if FUNNEL.index(new) > FUNNEL.index(current) else current
 
 
+def check_stage_request(to_stage: str, lost_reason: str | None) -> None:
+    """The rules that need no database: a known stage, and a reason when lost."""
+    if to_stage not in STAGES:
+        raise ValidationFailed(
+            _("Unknown stage."), {"stage": [_("Please choose one of the listed values.")]}
+        )
+    if to_stage == "lost" and not (lost_reason or "").strip():
+        raise StageRuleError(
+            _("Please give the reason the lead was lost."),
+            {"lost_reason": [_("This field is required.")]},
+        )
+
+
 def change_stage(
     lead: Lead,
     user: User,
@@ -37,20 +50,12 @@ def change_stage(
     won_property_id: int | None = None,
 ) -> Lead:
     """Move a lead to any stage; lost needs a reason, won the property signed."""
-    if to_stage not in STAGES:
-        raise ValidationFailed(
-            _("Unknown stage."), {"stage": [_("Please choose one of the listed values.")]}
-        )
+    check_stage_request(to_stage, lost_reason)
     lost_reason = (lost_reason or "").strip()[:LOST_REASON_MAX] or None
-    if to_stage == "lost" and not lost_reason:
-        raise StageRuleError(
-            _("Please give the reason the lead was lost."),
-            {"lost_reason": [_("This field is required.")]},
-        )
     try:
         with write_transaction() as session:
             claim_version(session, lead, expected_version)
-            _apply_stage(session, lead, user, to_stage, lost_reason, won_property_id)
+            apply_stage(session, lead, user, to_stage, lost_reason, won_property_id)
     except IntegrityError as exc:
         raise StageRuleError(
             _("Another open lead already exists for this phone number; merge or close it first.")
@@ -58,7 +63,7 @@ def change_stage(
     return lead
 
 
-def _apply_stage(
+def apply_stage(
     session: Session,
     lead: Lead,
     user: User,
@@ -66,6 +71,7 @@ def _apply_stage(
     lost_reason: str | None,
     won_property_id: int | None,
 ) -> None:
+    """Inside a claimed transaction: the stage change, its side effects and its record."""
     from_stage = lead.stage
     now = utcnow()
     signed = _sign_property(session, lead, won_property_id) if to_stage == "won" else None
@@ -87,7 +93,7 @@ def _apply_stage(
             data={"from": from_stage, "to": to_stage, "lost_reason": lost_reason},
         )
     )
-    session.flush()  # the open-phone unique index speaks now, inside the try
+    session.flush()  # the open-phone unique index speaks now, inside the caller's try
 
 
 def _sign_property(session: Session, lead: Lead, property_id: int | None) -> Property:
@@ -161,29 +167,35 @@ def reassign_leads(lead_ids: list[int], new_owner_id: int, manager: User) -> int
     if not manager.is_manager:
         raise NotAllowed(_("Only managers can reassign leads."))
     with write_transaction() as session:
-        owner = session.get(User, new_owner_id)
-        if owner is None or not owner.active:
-            raise ValidationFailed(
-                _("Choose an active user."), {"owner_id": [_("Choose an active user.")]}
-            )
         leads = list(session.execute(select(Lead).where(Lead.id.in_(lead_ids))).scalars())
         moved = 0
         for lead in leads:
-            if lead.owner_id == owner.id:
-                continue
-            previous = lead.owner_id
-            lead.owner_id = owner.id
-            lead.owner = owner
-            lead.version += 1
-            lead.updated_at = utcnow()
-            session.add(
-                Activity(
-                    lead_id=lead.id,
-                    kind="assigned",
-                    actor_id=manager.id,
-                    data={"from": previous, "to": owner.id},
-                )
-            )
-            notify_assigned(session, lead)
-            moved += 1
+            if lead.owner_id != new_owner_id:
+                apply_owner(session, lead, manager, new_owner_id)
+                lead.version += 1
+                moved += 1
     return moved
+
+
+def apply_owner(session: Session, lead: Lead, manager: User, owner_id: int) -> None:
+    """Inside a transaction: give the lead to an active user, record and notify."""
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise ValidationFailed(
+            _("Choose an active user."), {"owner_id": [_("Choose an active user.")]}
+        )
+    if lead.owner_id == owner.id:
+        return
+    previous = lead.owner_id
+    lead.owner_id = owner.id
+    lead.owner = owner
+    lead.updated_at = utcnow()
+    session.add(
+        Activity(
+            lead_id=lead.id,
+            kind="assigned",
+            actor_id=manager.id,
+            data={"from": previous, "to": owner.id},
+        )
+    )
+    notify_assigned(session, lead)

@@ -72,3 +72,18 @@ class LeadDetailsIn(BaseModel):
     email: Email | None = None
     wechat: text(50, required=False) = None
     credit_code: Annotated[text(18, required=False), AfterValidator(_credit_code)] = None
+
+
+class LeadPatch(LeadDetailsIn):
+    """Change a lead; `version` is the one you read (a stale one answers 409)."""
+
+    model_config = ConfigDict(extra="forbid", title="LeadPatch")
+
+    version: int = Field(ge=1)
+    requirement: RequirementIn | None = None
+    stage: (
+        Literal["new", "contacted", "qualified", "visit", "negotiation", "won", "lost"] | None
+    ) = None
+    lost_reason: str | None = Field(default=None, max_length=200)
+    won_property_id: int | None = Field(default=None, gt=0, lt=2**31)
+    owner_id: int | None = Field(default=None, gt=0, lt=2**31)

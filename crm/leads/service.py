@@ -109,20 +109,34 @@ def correct_requirement(
     lead: Lead, user: User, correction: RequirementIn, expected_version: int, fields: set[str]
 ) -> Lead:
     """Apply an agent's correction to the given fields; they then survive re-parsing."""
+    with write_transaction() as session:
+        claim_version(session, lead, expected_version)
+        apply_requirement_correction(session, lead, user, correction, fields)
+    return lead
+
+
+def apply_requirement_correction(
+    session: Session, lead: Lead, user: User, correction: RequirementIn, fields: set[str]
+) -> None:
+    """Inside a claimed transaction: set the fields, mark them corrected, audit the change."""
     current = dataclasses.asdict(lead.requirement)
     changes = {
         name: getattr(correction, name)
         for name in fields
         if name in current and getattr(correction, name) != current[name]
     }
-    with write_transaction() as session:
-        claim_version(session, lead, expected_version)
-        if not changes:
-            return lead
-        lead.requirement = dataclasses.replace(lead.requirement, **changes)
-        lead.corrected_fields = sorted(set(lead.corrected_fields) | set(changes))
-        session.add(_change_activity(lead, user, "requirement_corrected", current, changes))
-    return lead
+    if not changes:
+        return
+    merged = {**current, **changes}
+    low, high = merged["area_min_sqm"], merged["area_max_sqm"]
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed(
+            _("Please correct the marked fields."),
+            {"area_min_sqm": [_("The minimum area is larger than the maximum.")]},
+        )
+    lead.requirement = dataclasses.replace(lead.requirement, **changes)
+    lead.corrected_fields = sorted(set(lead.corrected_fields) | set(changes))
+    session.add(_change_activity(lead, user, "requirement_corrected", current, changes))
 
 
 def reparse_requirement(lead: Lead, user: User, expected_version: int) -> Lead:
@@ -153,22 +167,26 @@ def update_lead_details(
     lead: Lead, user: User, details: LeadDetailsIn, expected_version: int, fields: set[str]
 ) -> Lead:
     """Correct the prospect's details; every changed field is written to the audit trail."""
-    current = {name: getattr(lead, name) for name in fields}
-    changes = {n: getattr(details, n) for n in fields if getattr(details, n) != current[n]}
-    if "company" in changes and not changes["company"]:
-        raise ValidationFailed(
-            _("Please correct the marked fields."), {"company": [_("This field is required.")]}
-        )
-    if "contact" in changes and not changes["contact"]:
-        raise ValidationFailed(
-            _("Please correct the marked fields."), {"contact": [_("This field is required.")]}
-        )
     with write_transaction() as session:
         claim_version(session, lead, expected_version)
-        for name, value in changes.items():
-            setattr(lead, name, value)
-        if "company" in changes:
-            lead.company_key = company_key(lead.company)
-        if changes:
-            session.add(_change_activity(lead, user, "lead_updated", current, changes))
+        apply_details_changes(session, lead, user, details, fields)
     return lead
+
+
+def apply_details_changes(
+    session: Session, lead: Lead, user: User, details: LeadDetailsIn, fields: set[str]
+) -> None:
+    """Inside a claimed transaction: change the given fields and audit them."""
+    current = {name: getattr(lead, name) for name in fields}
+    changes = {n: getattr(details, n) for n in fields if getattr(details, n) != current[n]}
+    for required in ("company", "contact"):
+        if required in changes and not changes[required]:
+            raise ValidationFailed(
+                _("Please correct the marked fields."), {required: [_("This field is required.")]}
+            )
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    if "company" in changes:
+        lead.company_key = company_key(lead.company)
+    if changes:
+        session.add(_change_activity(lead, user, "lead_updated", current, changes))
