@@ -47,8 +47,7 @@ from typing import Literal, NamedTuple
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-# 1 亩 = 10000/15 ㎡. Temporary: to be replaced by crm.units.SQM_PER_MU.
-_SQM_PER_MU = 10000 / 15
+from crm.units import SQM_PER_MU
 
 AREA_MARGIN = 0.10
 SOON_DAYS = 90
@@ -279,7 +278,7 @@ def _area_limits(req: RequirementFacts) -> tuple[float | None, float | None]:
 def property_area_sqm(prop: PropertyFacts) -> float | None:
     """The area matched: building area, or for land the land area in ㎡."""
     if prop.kind == "land" and prop.land_area_mu is not None:
-        return prop.land_area_mu * _SQM_PER_MU
+        return prop.land_area_mu * SQM_PER_MU
     return prop.area_sqm
 
 

@@ -14,7 +14,7 @@ from crm.models.lead import (
     SavedFilter,
 )
 from crm.models.outbox import OutboxMessage
-from crm.models.park import Park, Property
+from crm.models.park import Park, Property, PropertyEvent, PropertyPhoto, ShareLink, ShortlistItem
 from crm.models.user import Role, StaffSession, User
 
 __all__ = [
@@ -31,6 +31,10 @@ __all__ = [
     "OutboxMessage",
     "Park",
     "Property",
+    "PropertyEvent",
+    "PropertyPhoto",
+    "ShareLink",
+    "ShortlistItem",
     "Role",
     "RoundRobinCursor",
     "StaffSession",

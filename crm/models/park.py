@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -68,6 +79,9 @@ class Property(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     park: Mapped[Park] = relationship(back_populates="properties")
+    photos: Mapped[list[PropertyPhoto]] = relationship(
+        order_by="PropertyPhoto.position, PropertyPhoto.id", cascade="all, delete-orphan"
+    )
 
     @property
     def deals(self) -> list[str]:
@@ -77,3 +91,63 @@ class Property(db.Model):
     def deals(self, value: list[str]) -> None:
         self.offers_rent = "rent" in value
         self.offers_sale = "sale" in value
+
+
+class PropertyPhoto(db.Model):
+    __tablename__ = "property_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(100))  # stored name: random, with extension
+    thumbnail: Mapped[str] = mapped_column(String(100))
+    caption: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PropertyEvent(db.Model):
+    """A recorded status change of a property (who, when, from, to, why)."""
+
+    __tablename__ = "property_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"), index=True)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShortlistItem(db.Model):
+    """A property an agent picked for a lead, and how it went with the prospect."""
+
+    __tablename__ = "shortlist_items"
+    __table_args__ = (UniqueConstraint("lead_id", "property_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="suggested")
+    score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(300))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    property: Mapped[Property] = relationship()
+
+
+class ShareLink(db.Model):
+    """A read-only, expiring link that shows a lead's shortlist to the prospect."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
