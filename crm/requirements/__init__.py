@@ -1,0 +1,1 @@
+"""Parse structured requirements (area, place, tax, …) out of the free text of an inquiry."""
