@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.leads.merge_routes import bp as merge_bp
     from crm.leads.routes import bp as leads_bp
     from crm.public.routes import bp as public_bp
+    from crm.reports.routes import bp as reports_bp
     from crm.staff.routes import bp as staff_bp
     from crm.transfer.routes import bp as transfer_bp
 
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(leads_bp, url_prefix="/app/leads")
     app.register_blueprint(merge_bp, url_prefix="/app/leads")
     app.register_blueprint(transfer_bp, url_prefix="/app/leads")
+    app.register_blueprint(reports_bp, url_prefix="/app/reports")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     for child in CHILD_BLUEPRINTS:  # the API authenticates with headers, not cookies
         csrf.exempt(child)

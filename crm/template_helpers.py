@@ -67,7 +67,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["label"] = vocabulary.label
     app.jinja_env.globals["now"] = utcnow
     app.jinja_env.globals["user_name"] = _user_name
-    for name in ("KINDS", "LEAD_DEALS", "INDUSTRIES", "STAGES", "SOURCES", "ACTIVITY_KINDS"):
+    for name in (
+        "KINDS", "LEAD_DEALS", "INDUSTRIES", "STAGES", "SOURCES", "ACTIVITY_KINDS", "CHANNELS",
+        "PROPERTY_DEALS", "PROPERTY_STATUSES",
+    ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.jinja_env.globals["url_endpoints"] = _url_endpoints
     app.jinja_env.filters["local_dt"] = _local_datetime

@@ -44,6 +44,7 @@ STAGES = {
 FUNNEL = ("new", "contacted", "qualified", "visit", "negotiation", "won")
 CLOSED_STAGES = ("won", "lost")
 OPEN_STAGES = tuple(s for s in STAGES if s not in CLOSED_STAGES)
+CHANNELS = {"form": _l("Website form"), "api": _l("API"), "import": _l("Import")}
 SOURCES = {
     "website": _l("Website form"),
     "api": _l("API"),

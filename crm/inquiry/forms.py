@@ -40,7 +40,9 @@ class InquiryForm(FlaskForm):
     )
     email = EmailField(_l("E-mail"), render_kw={"maxlength": 254, "autocomplete": "email"})
     wechat = StringField(_l("WeChat ID"), render_kw={"maxlength": 50})
-    consent = BooleanField(_l("I have read and agree to the privacy notice"))
+    consent = BooleanField(
+        _l("I have read and agree to the privacy notice"), render_kw={"required": True}
+    )
     # Hidden fields carried from the link the prospect followed.
     property_id = HiddenField()
     source = HiddenField()

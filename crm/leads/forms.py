@@ -14,11 +14,12 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired
 
+from crm.form_helpers import choices
 from crm.vocabulary import INDUSTRIES, KINDS, LEAD_DEALS, STAGES
 
 
-def _choices(vocabulary: dict) -> list[tuple[str, str]]:
-    return [("", _l("— not stated —")), *vocabulary.items()]
+def _choices(vocabulary: dict) -> list:
+    return choices([("", _l("— not stated —")), *vocabulary.items()])
 
 
 def _number(label: str) -> DecimalField:
@@ -64,7 +65,7 @@ class VersionForm(FlaskForm):
 
 class StageForm(FlaskForm):
     version = HiddenField()
-    stage = SelectField(_l("Stage"), choices=list(STAGES.items()))
+    stage = SelectField(_l("Stage"), choices=choices(STAGES.items()))
     lost_reason_choice = SelectField(_l("Lost reason"), choices=[], validate_choice=False)
     lost_reason_text = StringField(_l("Or in your own words"), render_kw={"maxlength": 200})
     won_property_id = SelectField(_l("Property signed"), choices=[], validate_choice=False)

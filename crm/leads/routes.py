@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 
 from crm.auth.access import manager_required
 from crm.exceptions import DomainError, ValidationFailed, VersionConflict
-from crm.leads import activities, choices, pipeline, service
+from crm.form_helpers import choices
+from crm.leads import activities, pipeline, service
+from crm.leads import choices as lookups
 from crm.leads.board import board as build_board
 from crm.leads.filters import filter_from_args
 from crm.leads.forms import (
@@ -61,7 +63,7 @@ def index():
         page=page,
         lead_filter=lead_filter,
         saved=saved_filters_for(current_user),
-        owners=choices.assignable_users(),
+        owners=lookups.assignable_users(),
         reassign_form=ReassignForm(),
     )
 
@@ -102,7 +104,7 @@ def _render_lead(lead, status: int = 200, **forms):
 
     forms.setdefault(
         "form",
-        RequirementForm(data={**dataclasses.asdict(lead.requirement), "version": lead.version}),
+        RequirementForm(data={**_tidy(dataclasses.asdict(lead.requirement)), "version": lead.version}),
     )
     forms.setdefault(
         "details_form",
@@ -114,7 +116,7 @@ def _render_lead(lead, status: int = 200, **forms):
     forms.setdefault("activity_form", _activity_form())
     forms.setdefault("follow_up_form", FollowUpForm())
     reassign_form = ReassignForm(data={"owner_id": str(lead.owner_id or "")})
-    reassign_form.owner_id.choices = [(str(u.id), u.name) for u in choices.assignable_users()]
+    reassign_form.owner_id.choices = choices((u.id, u.name) for u in lookups.assignable_users())
     entries = service.timeline(lead)
     show_audit = current_user.is_manager
     return (
@@ -136,22 +138,25 @@ def _render_lead(lead, status: int = 200, **forms):
 
 def _stage_form(lead, **kwargs) -> StageForm:
     form = StageForm(data={"stage": lead.stage, "version": lead.version}, **kwargs)
-    form.lost_reason_choice.choices = [
-        ("", _("— choose —")),
-        *((r, r) for r in choices.lost_reason_labels()),
-    ]
-    form.won_property_id.choices = [("", _("— choose —"))] + [
-        (str(p.id), f"{p.title}（{p.park.name}）") for p in choices.signable_properties(lead)
-    ]
+    form.lost_reason_choice.choices = choices(
+        [
+            ("", _("— choose —")),
+            *((r, r) for r in lookups.lost_reason_labels()),
+        ]
+    )
+    form.won_property_id.choices = choices(
+        [("", _("— choose —"))]
+        + [(str(p.id), f"{p.title}（{p.park.name}）") for p in lookups.signable_properties(lead)]
+    )
     return form
 
 
 def _activity_form(**kwargs) -> ActivityForm:
     form = ActivityForm(**kwargs)
-    form.kind.choices = [(k, str(ACTIVITY_KINDS[k])) for k in activities.LOGGABLE_KINDS]
-    form.property_id.choices = [("", _("— none —"))] + [
-        (str(p.id), p.title) for p in choices.visitable_properties()
-    ]
+    form.kind.choices = choices((k, ACTIVITY_KINDS[k]) for k in activities.LOGGABLE_KINDS)
+    form.property_id.choices = choices(
+        [("", _("— none —"))] + [(str(p.id), p.title) for p in lookups.visitable_properties()]
+    )
     return form
 
 
@@ -326,6 +331,11 @@ def reassign():
     flash(_("%(n)s lead(s) reassigned.", n=moved), "success")
     target = request.form.get("next")
     return redirect(target if _local(target) else url_for("leads.index"), 303)
+
+
+def _tidy(values: dict) -> dict:
+    """1600.0 → 1600 so that number inputs read like the summary above them."""
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 def _local(target: str | None) -> bool:

@@ -1,0 +1,7 @@
+"""Manager reports under /app/reports."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
