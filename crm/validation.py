@@ -60,7 +60,8 @@ def normalise_phone(raw: str) -> str:
 
 def normalise_email(value: str) -> str:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        # Lower-cased whole: duplicates are then found with a plain indexed equality.
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise PydanticCustomError("email_invalid", "invalid e-mail") from exc
 

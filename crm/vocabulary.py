@@ -75,4 +75,7 @@ ACTIVITY_KINDS = {
     "assigned": _l("Assigned"),
     "requirement_corrected": _l("Requirement corrected"),
     "requirement_reparsed": _l("Requirement parsed again"),
+    "merged": _l("Merged with another lead"),
+    "merged_away": _l("Merged into another lead"),
+    "lead_updated": _l("Details changed"),
 }

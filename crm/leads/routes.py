@@ -32,14 +32,7 @@ from crm.vocabulary import ACTIVITY_KINDS, STAGES
 
 bp = Blueprint("leads", __name__)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-AUDIT_KINDS = (
-    "lead_updated",
-    "requirement_corrected",
-    "requirement_reparsed",
-    "assigned",
-    "merged",
-    "merged_away",
-)
+AUDIT_KINDS = ("lead_updated", "requirement_corrected", "requirement_reparsed", "assigned")
 
 
 def _back_to_lead(lead_id: int):
@@ -104,7 +97,9 @@ def _render_lead(lead, status: int = 200, **forms):
 
     forms.setdefault(
         "form",
-        RequirementForm(data={**_tidy(dataclasses.asdict(lead.requirement)), "version": lead.version}),
+        RequirementForm(
+            data={**_tidy(dataclasses.asdict(lead.requirement)), "version": lead.version}
+        ),
     )
     forms.setdefault(
         "details_form",

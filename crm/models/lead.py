@@ -112,7 +112,7 @@ class Lead(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.stage not in ("won", "lost")
+        return self.stage not in ("won", "lost") and self.merged_into_id is None
 
 
 class Inquiry(db.Model):
