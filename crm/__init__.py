@@ -69,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.inquiry.routes import bp as inquiry_bp
     from crm.leads.merge_routes import bp as merge_bp
     from crm.leads.routes import bp as leads_bp
+    from crm.properties.lead_routes import bp as lead_matching_bp
+    from crm.properties.routes import bp as properties_bp
+    from crm.privacy.routes import bp as privacy_bp
     from crm.public.routes import bp as public_bp
     from crm.reports.routes import bp as reports_bp
     from crm.staff.routes import bp as staff_bp
@@ -81,7 +84,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(leads_bp, url_prefix="/app/leads")
     app.register_blueprint(merge_bp, url_prefix="/app/leads")
     app.register_blueprint(transfer_bp, url_prefix="/app/leads")
+    app.register_blueprint(properties_bp, url_prefix="/app")
+    app.register_blueprint(lead_matching_bp, url_prefix="/app/leads")
     app.register_blueprint(reports_bp, url_prefix="/app/reports")
+    app.register_blueprint(privacy_bp, url_prefix="/app/privacy")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     for child in CHILD_BLUEPRINTS:  # the API authenticates with headers, not cookies
         csrf.exempt(child)

@@ -121,7 +121,55 @@ def outbox_send_command(loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Write a consistent copy of the database to PATH while the app keeps serving."""
+    from crm.backup import BackupError, backup_database
+
+    try:
+        written = backup_database(path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backup written to {written}")
+
+
+@click.group("privacy")
+def privacy_cli() -> None:
+    """Personal-data housekeeping (PIPL)."""
+
+
+@privacy_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+@click.option(
+    "--days", type=int, default=None, help="Retention in days (default: CRM_RETENTION_DAYS)."
+)
+def privacy_purge_command(dry_run: bool, days: int | None) -> None:
+    """De-identify closed leads past the retention period (safe to run from cron)."""
+    from crm.privacy.service import purge_expired
+
+    report = purge_expired(retention_days=days, dry_run=dry_run)
+    if dry_run:
+        click.echo(f"{report.due} closed leads are past retention (dry run: nothing changed).")
+    else:
+        click.echo(f"{report.erased} closed leads de-identified.")
+
+
+@click.group("properties")
+def properties_cli() -> None:
+    """Property housekeeping."""
+
+
+@properties_cli.command("release-lapsed")
+def release_lapsed_command() -> None:
+    """Make reservations past their expiry available again (run from cron)."""
+    from crm.properties.service import release_lapsed_reservations
+
+    click.echo(f"{release_lapsed_reservations()} reservations released.")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, apikeys_cli, tokens_cli, outbox_cli):
+    for group in (users_cli, apikeys_cli, tokens_cli, outbox_cli, privacy_cli, properties_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(backup_command)

@@ -43,6 +43,9 @@ class InquiryForm(FlaskForm):
     consent = BooleanField(
         _l("I have read and agree to the privacy notice"), render_kw={"required": True}
     )
+    third_party_consent = BooleanField(
+        _l("Optional: you may pass my contact details to the owner of a suitable property")
+    )
     # Hidden fields carried from the link the prospect followed.
     property_id = HiddenField()
     source = HiddenField()

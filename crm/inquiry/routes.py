@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from crm.exceptions import ValidationFailed
 from crm.extensions import limiter
 from crm.inquiry.forms import InquiryForm
-from crm.inquiry.schemas import InquiryIn
+from crm.inquiry.schemas import SOURCE_MAX, UTM_MAX, InquiryIn
 from crm.inquiry.service import InquiryContext, submit_inquiry
 from crm.privacy.notice import current_notice
 from crm.security_log import log_security_event
@@ -19,7 +19,15 @@ from crm.validation import parse_input
 bp = Blueprint("inquiry", __name__)
 
 REFERENCE_PATTERN = re.compile(r"^PL-\d{4}-\d{4,10}$")
-_CARRIED_PARAMS = ("source", "utm_source", "utm_medium", "utm_campaign")
+_CARRIED_MAX = {
+    "source": SOURCE_MAX,
+    "utm_source": UTM_MAX,
+    "utm_medium": UTM_MAX,
+    "utm_campaign": UTM_MAX,
+}
+_CARRIED_PARAMS = tuple(_CARRIED_MAX)
+# Hidden fields filled from the link the prospect followed: they can neither see nor fix them.
+_HIDDEN_FIELDS = (*_CARRIED_PARAMS, "property_id")
 
 
 def _inquiry_limit() -> str:
@@ -39,13 +47,31 @@ def form():
         log_security_event("honeypot_filled")
         return redirect(url_for("inquiry.thanks", reference=_decoy_reference()), 303)
     try:
-        data = parse_input(InquiryIn, _form_payload(form))
+        data = _parse_form(form)
     except ValidationFailed as exc:
         _attach_errors(form, exc.fields)
         return render_template("inquiry/form.html", form=form, notice=current_notice()), 422
     context = InquiryContext("form", request.remote_addr, request.user_agent.string)
-    result = submit_inquiry(data, context)
+    try:
+        result = submit_inquiry(data, context)
+    except ValidationFailed as exc:
+        if set(exc.fields) != {"property_id"}:
+            raise
+        # The property behind the link is gone: the inquiry matters more than the link.
+        result = submit_inquiry(data.model_copy(update={"property_id": None}), context)
     return redirect(url_for("inquiry.thanks", reference=result.lead.reference), 303)
+
+
+def _parse_form(form: InquiryForm) -> InquiryIn:
+    """The inquiry from the form; a bad value in a hidden field is dropped, not refused."""
+    payload = _form_payload(form)
+    try:
+        return parse_input(InquiryIn, payload)
+    except ValidationFailed as exc:
+        unfixable = set(exc.fields) & set(_HIDDEN_FIELDS)
+        if not unfixable:
+            raise
+    return parse_input(InquiryIn, {**payload, **dict.fromkeys(unfixable, None)})
 
 
 @bp.get("/inquiry/thanks/<reference>")
@@ -56,8 +82,8 @@ def thanks(reference: str):
 
 
 def _prefill_from_link(form: InquiryForm) -> None:
-    for name in _CARRIED_PARAMS:
-        getattr(form, name).data = request.args.get(name, "")[:100]
+    for name, max_length in _CARRIED_MAX.items():
+        getattr(form, name).data = request.args.get(name, "").strip()[:max_length]
     property_id = request.args.get("property", "")
     form.property_id.data = property_id if property_id.isdigit() else ""
 
@@ -68,6 +94,7 @@ def _form_payload(form: InquiryForm) -> dict:
         for name in ("need", "use", "tax", "company", "contact", "phone", "email", "wechat")
     }
     payload["consent"] = bool(form.consent.data)
+    payload["third_party_consent"] = bool(form.third_party_consent.data)
     for name in _CARRIED_PARAMS:
         payload[name] = getattr(form, name).data or None
     property_id = form.property_id.data or ""

@@ -11,6 +11,8 @@ from crm.validation import Email, Phone, text
 
 NEED_MAX = 2000
 USE_MAX = 500
+SOURCE_MAX = 30
+UTM_MAX = 100
 
 
 class InquiryIn(BaseModel):
@@ -29,10 +31,14 @@ class InquiryIn(BaseModel):
     email: Email | None = None
     wechat: text(50, required=False) = None
     consent: bool = Field(description="Agreement to the privacy notice; must be true")
-    source: text(30, required=False) = None
-    utm_source: text(100, required=False) = None
-    utm_medium: text(100, required=False) = None
-    utm_campaign: text(100, required=False) = None
+    third_party_consent: bool = Field(
+        default=False,
+        description="Optional, separate consent to pass the contact to a property owner (PIPL Art. 23)",
+    )
+    source: text(SOURCE_MAX, required=False) = None
+    utm_source: text(UTM_MAX, required=False) = None
+    utm_medium: text(UTM_MAX, required=False) = None
+    utm_campaign: text(UTM_MAX, required=False) = None
     property_id: Annotated[int | None, Field(gt=0, lt=2**31)] = None
     # Not part of the contract: what the prospect typed as the phone, kept next to E.164.
     phone_raw: Annotated[str | None, Field(exclude=True, json_schema_extra={"readOnly": True})] = (

@@ -66,6 +66,7 @@ def _intake(session: Session, data: InquiryIn, context: InquiryContext) -> Intak
     if open_lead is not None:
         _record_inquiry(session, open_lead, data, context, fingerprint)
         _merge_activity(session, open_lead, data)
+        open_lead.third_party_consent = data.third_party_consent  # the latest word counts
         notify_merged_inquiry(session, open_lead, data.need, data.use)
         return IntakeResult(lead=open_lead, created=False, merged=True)
     lead = _open_lead(session, data, context, inquired)
@@ -139,6 +140,7 @@ def _open_lead(
         tax=data.tax,
         requirement=requirement,
         corrected_fields=[],
+        third_party_consent=data.third_party_consent,
         stage="new",
         furthest_stage="new",
         source=data.source or ("api" if context.channel == "api" else "website"),
@@ -196,6 +198,7 @@ def _record_inquiry(
                 current_app.config["CRM_PRIVACY_NOTICE_VERSION"] if data.consent else None
             ),
             consent_ip=context.ip if data.consent else None,
+            third_party_consent=data.third_party_consent,
             user_agent=(context.user_agent or "")[:300] or None,
             fingerprint=fingerprint,
             created_at=now,

@@ -10,6 +10,7 @@ from crm.models.lead import (
     Lead,
     LeadContact,
     LostReason,
+    PrivacyAction,
     RoundRobinCursor,
     SavedFilter,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Lead",
     "OutboxMessage",
     "Park",
+    "PrivacyAction",
     "Property",
     "PropertyEvent",
     "PropertyPhoto",

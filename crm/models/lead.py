@@ -51,6 +51,10 @@ class Lead(db.Model):
     # The company name without suffixes (有限公司, 股份, 集团…) and spaces: finds duplicates.
     company_key: Mapped[str | None] = mapped_column(String(200), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    # PIPL Art. 23: the prospect agreed that their contact may go to a third party (an owner).
+    third_party_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when personal data was erased or de-identified (on request or after retention).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     req_kind: Mapped[str | None] = mapped_column(String(20))
     req_deal: Mapped[str | None] = mapped_column(String(10))
@@ -144,6 +148,7 @@ class Inquiry(db.Model):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_notice_version: Mapped[str | None] = mapped_column(String(20))
     consent_ip: Mapped[str | None] = mapped_column(String(64))
+    third_party_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     user_agent: Mapped[str | None] = mapped_column(String(300))
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -274,3 +279,16 @@ class RoundRobinCursor(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_agent_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PrivacyAction(db.Model):
+    """What was done about one person's data (PIPL Art. 45–47), for the record."""
+
+    __tablename__ = "privacy_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))  # search, export, correct, erase, purge
+    subject: Mapped[str] = mapped_column(String(40))  # masked phone, never the full number
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
