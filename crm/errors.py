@@ -73,6 +73,8 @@ def _handle_csrf(exc: CSRFError):
 
 def _handle_domain(exc: DomainError):
     db.session.rollback()
+    if exc.status == 403:
+        log_security_event("forbidden", reason=exc.code)
     if wants_json():
         return api_error(exc.status, exc.code, exc.message, exc.fields)
     return render_template("errors/generic.html", message=exc.message), exc.status

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = "; ".join(
     [
@@ -35,6 +36,15 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS (behind ProxyFix too)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and request.is_secure)
+
+
 def register_security_headers(app: Flask) -> None:
-    """Add the headers to every response, error pages included."""
+    """Add the headers to every response, error pages included; Secure cookies over HTTPS."""
     app.after_request(_set_headers)
+    app.session_interface = SecureWhenHttpsSessionInterface()
