@@ -18,6 +18,7 @@ from crm.models import Lead, Park, Property, PropertyEvent, User
 from crm.notifications.outbox import enqueue_email
 from crm.properties.schemas import ParkIn, PropertyIn, PropertyPatch
 from crm.timeutil import utcnow
+from crm.vocabulary import PROPERTY_STATUSES, label
 
 NOTIFY_LIMIT = 100
 DEFAULT_RESERVATION = timedelta(days=14)
@@ -212,14 +213,15 @@ def reserve_property(
             locked.status == "reserved" and locked.reserved_until and locked.reserved_until < now
         )
         if locked.status != "available" and not lapsed:
-            holder = locked.reserved_for_lead_id
-            raise StageRuleError(
-                _(
-                    "This property is not available (%(status)s%(holder)s).",
-                    status=locked.status,
-                    holder=f", #{holder}" if holder else "",
+            status = label(PROPERTY_STATUSES, locked.status)
+            if locked.reserved_for_lead_id:
+                raise StageRuleError(
+                    _(
+                        "This property is already reserved for lead #%(lead)s.",
+                        lead=locked.reserved_for_lead_id,
+                    )
                 )
-            )
+            raise StageRuleError(_("This property is not available (%(status)s).", status=status))
         _set_status(session, locked, user, "reserved", lead.id, None)
         locked.reserved_for_lead_id = lead.id
         locked.reserved_until = until
