@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
@@ -67,9 +67,25 @@ def db_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
     return database_url(tmp_path_factory, worker_id)
 
 
+def isolate_requests(app: Flask) -> None:
+    """Give each test request what production gives it: no user or session left over.
+
+    The tests keep an app context pushed, and Flask then reuses it (and its `g`) for the
+    requests of the test client: Flask-Login's cached user and the ORM session would leak
+    from one request into the next.
+    """
+
+    def _fresh(sender: Flask, **_extra: object) -> None:
+        g.pop("_login_user", None)
+        db.session.remove()
+
+    request_started.connect(_fresh, app, weak=False)
+
+
 @pytest.fixture(scope="session")
 def _migrated_app(db_url: str) -> Flask:
     app = create_app(config_for_tests(db_url))
+    isolate_requests(app)
     migrate_to_head(app)
     return app
 
@@ -98,7 +114,9 @@ def app(_migrated_app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def fresh_app(app: Flask, db_url: str) -> Flask:
     """A new app on the same database, for tests that add routes of their own."""
-    return create_app(config_for_tests(db_url, PROPAGATE_EXCEPTIONS=False))
+    fresh = create_app(config_for_tests(db_url, PROPAGATE_EXCEPTIONS=False))
+    isolate_requests(fresh)
+    return fresh
 
 
 @pytest.fixture

@@ -101,12 +101,12 @@ REQUIREMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Requirement))
 # --- shared regex pieces --------------------------------------------------------------------
 
 _N = rf"(?>{NUMBER_PATTERN})"  # atomic: never backtrack into part of a number
-_SEP = r"\s*(?:-|~|〜|—{1,2}|–|至|到)\s*"
+_SEP = r"\s*+(?:-|~|〜|—{1,2}|–|至|到)\s*+"
 _BREAKS = "\n、,;。!?"
 _SENTENCE_BREAKS = "\n;。!?"
 _FILLER = rf"[^\d{_BREAKS}]{{0,8}}?"  # a few words between a label and its figure
 _METRE = r"(?:米|m(?![2²a-z]))"
-_PER_SQM = r"(?:/|每|一个?)\s*(?:平方米|平米|平方|平|m2|sqm)"
+_PER_SQM = r"(?:/|每|一个?)\s*+(?:平方米|平米|平方|平|m2|sqm)"
 _MULTIPLIER_CHARS = "万萬亿億"
 _UNIT_CHARS = "十拾百佰千仟万萬亿億"
 
@@ -136,10 +136,11 @@ _AREA_POST = "|".join(map(re.escape, (*_AREA_POST_MIN, *_AREA_POST_MAX, "左右"
 _AREA_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS + re.escape("".join({w[0] for w in _AREA_QUALIFIERS})),
-        rf"(?:(?P<pre>{_AREA_PRE})\s*(?:在|为|是)?\s*)?(?<![万元块/每])"
-        rf"(?:(?P<lo>{_N})\s*个?\s*(?P<lo_unit>{_AREA_UNIT})?{_SEP}(?P<hi>{_N})\s*多?\s*个?\s*(?P<hi_unit>{_AREA_UNIT})"
-        rf"|(?P<one>{_N})\s*多?\s*个?\s*(?P<unit>{_AREA_UNIT}))"
-        rf"(?:\s*(?P<post>{_AREA_POST})(?![部外]))?",
+        rf"(?:(?P<pre>{_AREA_PRE})\s*+(?:在|为|是)?\s*+)?(?<![万元块/每])"
+        rf"(?:(?P<lo>{_N})\s*+个?\s*+(?P<lo_unit>{_AREA_UNIT})?{_SEP}"
+        rf"(?P<hi>{_N})\s*+多?\s*+个?\s*+(?P<hi_unit>{_AREA_UNIT})"
+        rf"|(?P<one>{_N})\s*+多?\s*+个?\s*+(?P<unit>{_AREA_UNIT}))"
+        rf"(?:\s*+(?P<post>{_AREA_POST})(?![部外]))?",
     ),
     re.IGNORECASE,
 )
@@ -175,7 +176,7 @@ _BUY_RE = re.compile(
     r"|(?<![a-z])(?:buy|buying|purchase|purchasing)(?![a-z])|for\s+sale",
     re.IGNORECASE,
 )
-_NEGATION_RE = re.compile(r"(?:不|无需|无意)(?:考虑|要|想|接受|需要|打算)?\s*$")
+_NEGATION_RE = re.compile(r"(?:不|无需|无意)(?:考虑|要|想|接受|需要|打算)?\s*+$")
 
 # --- power, ceiling, floor load -------------------------------------------------------------
 
@@ -183,7 +184,7 @@ _POWER_UNIT = r"(?:千伏安|kva|千瓦(?!时)|kw(?!h)|mva|兆伏安|兆瓦|mw(?
 _POWER_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS,
-        rf"(?P<n>{_N})(?:\s*{_POWER_UNIT})?(?:{_SEP}{_N})?\s*(?P<unit>{_POWER_UNIT})",
+        rf"(?P<n>{_N})(?:\s*+{_POWER_UNIT})?(?:{_SEP}{_N})?\s*+(?P<unit>{_POWER_UNIT})",
     ),
     re.IGNORECASE,
 )
@@ -191,8 +192,8 @@ _CEILING_KEY = r"(?:层高|净高|檐口高度|檐口高|檐高|挑高|净空高
 _CEILING_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS + "层净檐挑梁楼高",
-        rf"{_CEILING_KEY}{_FILLER}(?P<a>{_N})(?:\s*{_METRE})?(?:{_SEP}{_N})?\s*{_METRE}"
-        rf"|(?P<b>{_N})(?:\s*{_METRE})?(?:{_SEP}{_N})?\s*{_METRE}\s*(?:及以上|以上)?\s*的?\s*"
+        rf"{_CEILING_KEY}{_FILLER}(?P<a>{_N})(?:\s*+{_METRE})?(?:{_SEP}{_N})?\s*+{_METRE}"
+        rf"|(?P<b>{_N})(?:\s*+{_METRE})?(?:{_SEP}{_N})?\s*+{_METRE}\s*+(?:及以上|以上)?\s*+的?\s*+"
         r"(?:层高|净高|檐高|挑高|高(?![速铁新温压端档级]))",
     ),
     re.IGNORECASE,
@@ -204,8 +205,8 @@ _LOAD_UNIT = r"(?:吨|t(?![a-z])|公斤|千克|kg|kn|千牛)"
 _LOAD_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS + "楼地活荷载承",
-        rf"{_LOAD_KEY}{_FILLER}(?P<a>{_N})(?:{_SEP}{_N})?\s*(?P<ua>{_LOAD_UNIT})"
-        rf"|(?P<b>{_N})(?:{_SEP}{_N})?\s*(?P<ub>{_LOAD_UNIT})(?:\s*{_PER_SQM})?\s*的?\s*"
+        rf"{_LOAD_KEY}{_FILLER}(?P<a>{_N})(?:{_SEP}{_N})?\s*+(?P<ua>{_LOAD_UNIT})"
+        rf"|(?P<b>{_N})(?:{_SEP}{_N})?\s*+(?P<ub>{_LOAD_UNIT})(?:\s*+{_PER_SQM})?\s*+的?\s*+"
         r"(?:承重|荷载|载荷|荷重)",
     ),
     re.IGNORECASE,
@@ -214,40 +215,41 @@ _LOAD_RE = re.compile(
 # --- money ----------------------------------------------------------------------------------
 
 _YUAN = r"(?:元|块钱|块|rmb)"
-_PERIOD = r"(?:\s*(?:/|每|·|\*|一个?)?\s*(?P<period>月|天|日|年|month|day|year))?"
+_PERIOD = r"(?:\s*+(?:/|每|·|\*|一个?)?\s*+(?P<period>月|天|日|年|month|day|year))?"
 _RENT_AFTER_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS,
-        rf"(?P<lo>{_N})(?:\s*{_YUAN})?(?:{_SEP}(?P<hi>{_N}))?\s*{_YUAN}?\s*{_PER_SQM}{_PERIOD}",
+        rf"(?P<lo>{_N})(?:\s*+{_YUAN})?(?:{_SEP}(?P<hi>{_N}))?\s*+{_YUAN}?\s*+{_PER_SQM}{_PERIOD}",
     ),
     re.IGNORECASE,
 )
 _RENT_BEFORE_RE = re.compile(
-    rf"(?:每|/)\s*(?:平方米|平米|平方|平|m2)\s*(?:租金|价格)?\s*(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?"
-    rf"\s*{_YUAN}(?:\s*(?:/|每|一个?)\s*(?P<period>月|天|日|年))?",
+    rf"(?:每|/)\s*+(?:平方米|平米|平方|平|m2)\s*+(?:租金|价格)?\s*+(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?"
+    rf"\s*+{_YUAN}(?:\s*+(?:/|每|一个?)\s*+(?P<period>月|天|日|年))?",
     re.IGNORECASE,
 )
 _RENT_LABEL_RE = re.compile(
     rf"(?<![年总])(?P<label>日租金|月租金|日租|月租|租金|租价)(?:预算)?{_FILLER}(?P<lo>{_N})"
-    rf"(?:{_SEP}(?P<hi>{_N}))?\s*{_YUAN}(?!\s*{_PER_SQM})(?:\s*(?:/|每|一个?)\s*(?P<period>月|天|日))?",
+    rf"(?:{_SEP}(?P<hi>{_N}))?\s*+{_YUAN}(?!\s*+{_PER_SQM})"
+    r"(?:\s*+(?:/|每|一个?)\s*+(?P<period>月|天|日))?",
     re.IGNORECASE,
 )
 _BUDGET_RE = re.compile(
     r"(?<!租金)(?<!租)(?:购买预算|购置预算|购房预算|总预算|预算|总价格|总价|购买价格|出价)"
-    rf"[^\d{_BREAKS}平米亩月租]{{0,8}}?(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?\s*(?P<unit>{_YUAN})?"
-    r"(?!\s*(?:/|每|一个?)\s*(?:平|m2|亩|月|年|天))",
+    rf"[^\d{_BREAKS}平米亩月租]{{0,8}}?(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?\s*+(?P<unit>{_YUAN})?"
+    r"(?!\s*+(?:/|每|一个?)\s*+(?:平|m2|亩|月|年|天))",
     re.IGNORECASE,
 )
 _TAX_LABEL = r"(?:年纳税额|年纳税|纳税额|纳税|年税收|税收|年交税|交税|年缴税|缴税|税金|税额|年税)"
 _TAX_LABELED_RE = re.compile(
     rf"(?<!亩均)(?<!亩)(?<!每亩){_TAX_LABEL}{_FILLER}(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?"
-    rf"\s*(?P<unit>{_YUAN})?(?!\s*(?:/|每|一)\s*亩)(?!\s*[年月日天人个%])",
+    rf"\s*+(?P<unit>{_YUAN})?(?!\s*+(?:/|每|一)\s*+亩)(?!\s*+[年月日天人个%])",
 )
 _AMOUNT_RE = re.compile(
     _starting_with(
         NUMBER_START_CHARS,
-        rf"(?<!第)(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?\s*(?P<unit>{_YUAN})?"
-        r"(?!\s*(?:[年月日天人个%岁号楼层栋平亩米吨]|(?:/|每)\s*(?:亩|平|m)|kva|kw|m2|sqm))",
+        rf"(?<!第)(?P<lo>{_N})(?:{_SEP}(?P<hi>{_N}))?\s*+(?P<unit>{_YUAN})?"
+        r"(?!\s*+(?:[年月日天人个%岁号楼层栋平亩米吨]|(?:/|每)\s*+(?:亩|平|m)|kva|kw|m2|sqm))",
     ),
     re.IGNORECASE,
 )
@@ -256,7 +258,7 @@ _LABELS = (
     r"|(?P<other>产值|营收|营业额|营业收入|销售额|销售|收入|利润|投资|注册资本|资本|产出|市值|融资)"
 )
 _LABEL_RE = re.compile(_LABELS)
-_LABEL_AFTER_RE = re.compile(rf"\s*的?\s*(?:{_LABELS})")
+_LABEL_AFTER_RE = re.compile(rf"\s*+的?\s*+(?:{_LABELS})")
 
 # --- industry -------------------------------------------------------------------------------
 
