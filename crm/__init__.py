@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from crm.admin.routes import bp as admin_bp
     from crm.api import CHILD_BLUEPRINTS
     from crm.api import bp as api_bp
     from crm.auth.routes import bp as auth_bp
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(properties_bp, url_prefix="/app")
     app.register_blueprint(lead_matching_bp, url_prefix="/app/leads")
     app.register_blueprint(reports_bp, url_prefix="/app/reports")
+    app.register_blueprint(admin_bp, url_prefix="/app/admin")
     app.register_blueprint(privacy_bp, url_prefix="/app/privacy")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     for child in CHILD_BLUEPRINTS:  # the API authenticates with headers, not cookies

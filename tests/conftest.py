@@ -77,7 +77,7 @@ def isolate_requests(app: Flask) -> None:
 
     def _fresh(sender: Flask, **_extra: object) -> None:
         g.pop("_login_user", None)
-        db.session.remove()
+        db.session.rollback()  # a fresh snapshot; the test's objects stay attached (expired)
 
     request_started.connect(_fresh, app, weak=False)
 

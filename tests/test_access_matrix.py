@@ -8,6 +8,8 @@ success. Callers the policy admits must not be refused on GET.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import pytest
@@ -177,10 +179,15 @@ def _endpoints(app: Flask) -> list[tuple[str, str, str]]:
     return sorted(out)
 
 
+TEXT_PARAMS = {"name": "funnel"}
+
+
 def _url(rule: str, ids: dict[str, int]) -> str:
-    url = rule
+    url = re.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip(), rule)
     for name, value in ids.items():
         url = url.replace(f"<int:{name}>", str(value))
+    for name, value in TEXT_PARAMS.items():
+        url = url.replace(f"<{name}>", value)
     assert "<" not in url, f"no value for a parameter of {rule}"
     return url
 

@@ -1,0 +1,1 @@
+"""Admin area: users, API keys and staff tokens, assignment rules, lost reasons."""
