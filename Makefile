@@ -35,7 +35,7 @@ run: db
 test: translations
 	$(BIN)/ruff check crm tests bench
 	$(BIN)/ruff format --check crm tests bench
-	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not browser and not load"
 
 browser-test: translations
 	$(BIN)/pytest -q -m browser
