@@ -70,9 +70,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.inquiry.routes import bp as inquiry_bp
     from crm.leads.merge_routes import bp as merge_bp
     from crm.leads.routes import bp as leads_bp
+    from crm.privacy.routes import bp as privacy_bp
     from crm.properties.lead_routes import bp as lead_matching_bp
     from crm.properties.routes import bp as properties_bp
-    from crm.privacy.routes import bp as privacy_bp
     from crm.public.routes import bp as public_bp
     from crm.reports.routes import bp as reports_bp
     from crm.staff.routes import bp as staff_bp

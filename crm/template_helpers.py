@@ -68,8 +68,15 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["now"] = utcnow
     app.jinja_env.globals["user_name"] = _user_name
     for name in (
-        "KINDS", "LEAD_DEALS", "INDUSTRIES", "STAGES", "SOURCES", "ACTIVITY_KINDS", "CHANNELS",
-        "PROPERTY_DEALS", "PROPERTY_STATUSES",
+        "KINDS",
+        "LEAD_DEALS",
+        "INDUSTRIES",
+        "STAGES",
+        "SOURCES",
+        "ACTIVITY_KINDS",
+        "CHANNELS",
+        "PROPERTY_DEALS",
+        "PROPERTY_STATUSES",
     ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.jinja_env.globals["url_endpoints"] = _url_endpoints

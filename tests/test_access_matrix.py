@@ -9,7 +9,6 @@ success. Callers the policy admits must not be refused on GET.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 import pytest
@@ -161,7 +160,7 @@ def world(app: Flask) -> World:
     return World(app, ids, users, tokens, make_api_key())
 
 
-def _tomorrow():  # noqa: ANN202
+def _tomorrow():
     from datetime import timedelta
 
     from crm.timeutil import utcnow
@@ -229,7 +228,7 @@ API_CALLERS = (
 )
 
 
-def _page_client(world: World, caller: str):  # noqa: ANN202
+def _page_client(world: World, caller: str):
     client = world.app.test_client()
     if caller != "anonymous":
         response = client.post(
@@ -251,7 +250,7 @@ def _api_headers(world: World, caller: str) -> dict[str, str]:
     return bearer(world.tokens[caller.removeprefix("t_")])
 
 
-def _is_refusal(response) -> bool:  # noqa: ANN001
+def _is_refusal(response) -> bool:
     if response.status_code in REFUSED:
         return True
     return response.status_code == 302 and "/login" in response.headers.get("Location", "")
