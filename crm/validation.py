@@ -35,12 +35,26 @@ CleanText = Annotated[str, AfterValidator(_clean_text)]
 OptionalText = Annotated[CleanText | None, BeforeValidator(_blank_to_none)]
 
 
+def _at_most(max_length: int) -> Any:
+    # NFC can lengthen a text (U+FB2C becomes three characters): check again after it, or
+    # a value that passed the limit would not fit its column.
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise PydanticCustomError(
+                "string_too_long", "at most {max_length} characters", {"max_length": max_length}
+            )
+        return value
+
+    return check
+
+
 def text(max_length: int, *, required: bool = True) -> Any:
     """A trimmed text field; optional ones turn blank input into None."""
     constrained = Annotated[
         str,
         StringConstraints(min_length=1 if required else 0, max_length=max_length),
         AfterValidator(_clean_text),
+        AfterValidator(_at_most(max_length)),
     ]
     if required:
         return constrained

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from crm.auth.service import create_user
 from crm.auth.tokens import issue_api_key, issue_staff_token
-from crm.models import User
+from crm.database import write_transaction
+from crm.extensions import db
+from crm.inquiry.schemas import InquiryIn
+from crm.inquiry.service import InquiryContext, IntakeResult, submit_inquiry
+from crm.models import AssignmentRule, Lead, Park, Property, User
 
 DEFAULT_PASSWORD = "Correct-Horse-Battery-9"
 
@@ -25,3 +31,77 @@ def make_token(user: User) -> str:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def inquiry_payload(**overrides: object) -> dict:
+    """A valid inquiry as the API takes it; keyword arguments replace or add fields."""
+    payload = {
+        "need": "求租标准厂房2000平，层高8米",
+        "use": "半导体封装测试",
+        "tax": "年税收300万",
+        "company": "丽水芯联半导体有限公司",
+        "contact": "王先生",
+        "phone": "13391219793",
+        "email": "wang@example.com",
+        "wechat": "wang_lishui",
+        "consent": True,
+    }
+    return {**payload, **overrides}
+
+
+def inquiry_form(**overrides: object) -> dict:
+    """The same inquiry as the public form posts it (a ticked box sends "y")."""
+    fields = inquiry_payload(**overrides)
+    consent = fields.pop("consent")
+    if consent is True:
+        fields["consent"] = "y"
+    elif consent:
+        fields["consent"] = consent
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def make_inquiry(channel: str = "api", **overrides: object) -> IntakeResult:
+    """Submit an inquiry through the intake service; returns its IntakeResult."""
+    data = InquiryIn.model_validate(inquiry_payload(**overrides))
+    return submit_inquiry(data, InquiryContext(channel, "127.0.0.1", "pytest"))
+
+
+def make_park(name: str = "丽水经济技术开发区", city: str = "丽水", **fields: object) -> Park:
+    """A park, committed."""
+    with write_transaction() as session:
+        park = Park(name=name, city=city, **fields)
+        session.add(park)
+    return park
+
+
+def make_property(park: Park, title: str = "经开区标准厂房A栋", **fields: object) -> Property:
+    """An available factory for rent in the park, committed; keyword arguments override."""
+    values = {"kind": "factory", "deals": ["rent"], "area_sqm": 2000.0, **fields}
+    deals = values.pop("deals")
+    with write_transaction() as session:
+        prop = Property(park_id=park.id, title=title, **values)
+        prop.deals = deals
+        session.add(prop)
+    return prop
+
+
+def make_assignment_rule(agent: User, **fields: object) -> AssignmentRule:
+    """A rule sending matching new leads to the agent (fields: park_id, location, industry…)."""
+    with write_transaction() as session:
+        rule = AssignmentRule(agent_id=agent.id, **fields)
+        session.add(rule)
+    return rule
+
+
+def set_lead_stage(lead_id: int, stage: str, lost_reason: str | None = None) -> None:
+    """Move a lead straight to a stage in the database (no pipeline rules): test set-up only."""
+    with write_transaction() as session:
+        lead = session.get(Lead, lead_id)
+        lead.stage = stage
+        lead.lost_reason = lost_reason
+
+
+def row_count(model: type) -> int:
+    """Rows of a model's table, read in a fresh transaction."""
+    db.session.rollback()
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()

@@ -21,7 +21,7 @@ from crm.auth.access import admin_required
 from crm.auth.service import create_user
 from crm.auth.tokens import issue_api_key, issue_staff_token
 from crm.exceptions import DomainError, NotAllowed, ValidationFailed
-from crm.form_helpers import choices
+from crm.form_helpers import as_id, choices
 from crm.models import AssignmentRule
 from crm.security_log import log_security_event
 from crm.vocabulary import INDUSTRIES
@@ -267,10 +267,10 @@ def _rule_values(form: AssignmentRuleForm) -> dict[str, object]:
     park, agent = form.park_id.data or "", form.agent_id.data or ""
     return {
         "priority": form.priority.data,
-        "park_id": int(park) if park.isdigit() else None,
+        "park_id": as_id(park),
         "location": form.location.data,
         "industry": form.industry.data or None,
-        "agent_id": int(agent) if agent.isdigit() else 0,
+        "agent_id": as_id(agent) or 0,
         "active": bool(form.active.data),
     }
 

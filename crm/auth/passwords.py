@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,7 +31,9 @@ def password_problems(password: str, email: str = "") -> list[str]:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    """scrypt by default; CRM_PASSWORD_HASH_METHOD lets the test suite use a cheap method."""
+    method = current_app.config.get("CRM_PASSWORD_HASH_METHOD") if has_app_context() else None
+    return generate_password_hash(password, method=method or "scrypt")
 
 
 def verify_password(password_hash: str, password: str) -> bool:

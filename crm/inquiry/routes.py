@@ -19,6 +19,8 @@ from crm.validation import parse_input
 bp = Blueprint("inquiry", __name__)
 
 REFERENCE_PATTERN = re.compile(r"^PL-\d{4}-\d{4,10}$")
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_PROPERTY_ID = re.compile(r"[0-9]{1,10}")
 _CARRIED_MAX = {
     "source": SOURCE_MAX,
     "utm_source": UTM_MAX,
@@ -85,7 +87,7 @@ def _prefill_from_link(form: InquiryForm) -> None:
     for name, max_length in _CARRIED_MAX.items():
         getattr(form, name).data = request.args.get(name, "").strip()[:max_length]
     property_id = request.args.get("property", "")
-    form.property_id.data = property_id if property_id.isdigit() else ""
+    form.property_id.data = property_id if _PROPERTY_ID.fullmatch(property_id) else ""
 
 
 def _form_payload(form: InquiryForm) -> dict:
@@ -98,7 +100,7 @@ def _form_payload(form: InquiryForm) -> dict:
     for name in _CARRIED_PARAMS:
         payload[name] = getattr(form, name).data or None
     property_id = form.property_id.data or ""
-    payload["property_id"] = int(property_id) if property_id.isdigit() else None
+    payload["property_id"] = int(property_id) if _PROPERTY_ID.fullmatch(property_id) else None
     return payload
 
 

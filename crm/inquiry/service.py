@@ -59,10 +59,12 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
 
 def _intake(session: Session, data: InquiryIn, context: InquiryContext) -> IntakeResult:
     fingerprint = inquiry_fingerprint(data)
+    # Lock the phone's open lead before looking for a repeat: a concurrent double tap then
+    # waits here and finds the first tap's inquiry (PostgreSQL, READ COMMITTED).
+    open_lead = _open_lead_for_phone(session, data.phone)
     if (repeat := _recent_repeat(session, fingerprint)) is not None:
         return IntakeResult(lead=repeat, created=False, merged=False, repeated=True)
     inquired = _inquired_property(session, data.property_id)
-    open_lead = _open_lead_for_phone(session, data.phone)
     if open_lead is not None:
         _record_inquiry(session, open_lead, data, context, fingerprint)
         _merge_activity(session, open_lead, data)

@@ -10,6 +10,7 @@ from wtforms import HiddenField
 
 from crm.auth.access import manager_required
 from crm.exceptions import ValidationFailed, VersionConflict
+from crm.form_helpers import as_id
 from crm.leads import merging
 
 bp = Blueprint("merge", __name__)
@@ -52,6 +53,7 @@ def merge(target_id: int, source_id: int):
 
 
 def _version(value: object) -> int:
-    if not str(value or "").isdigit():
+    version = as_id(value)
+    if version is None:
         raise ValidationFailed(_("The form is missing its version. Reload the page."))
-    return int(str(value))
+    return version

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from crm.auth.access import manager_required
 from crm.exceptions import DomainError, ValidationFailed, VersionConflict
-from crm.form_helpers import choices
+from crm.form_helpers import as_id, choices
 from crm.leads import activities, pipeline, service
 from crm.leads import choices as lookups
 from crm.leads.board import board as build_board
@@ -40,10 +40,10 @@ def _back_to_lead(lead_id: int):
 
 
 def _version(form) -> int:
-    value = str(form.version.data or "")
-    if not value.isdigit():
+    version = as_id(form.version.data)
+    if version is None:
         raise ValidationFailed(_("The form is missing its version. Reload the page."))
-    return int(value)
+    return version
 
 
 @bp.get("/")
@@ -94,6 +94,7 @@ def show(lead_id: int):
 
 def _render_lead(lead, status: int = 200, **forms):
     from crm.leads.merging import find_possible_duplicates
+    from crm.properties.lead_routes import lead_matching_context
 
     forms.setdefault(
         "form",
@@ -125,6 +126,7 @@ def _render_lead(lead, status: int = 200, **forms):
             audit=[a for a in entries if a.kind in AUDIT_KINDS] if show_audit else [],
             follow_ups=activities.open_follow_ups(lead),
             duplicates=find_possible_duplicates(lead, current_user),
+            **lead_matching_context(lead, current_user),
             **forms,
         ),
         status,
@@ -238,7 +240,7 @@ def change_stage(lead_id: int):
             form.stage.data,
             _version(form),
             lost_reason=reason,
-            won_property_id=int(property_id) if str(property_id or "").isdigit() else None,
+            won_property_id=as_id(property_id),
         )
     except DomainError as exc:
         if wants_json:
@@ -269,7 +271,7 @@ def log_activity(lead_id: int):
             current_user,
             form.kind.data,
             form.body.data,
-            int(property_id) if str(property_id or "").isdigit() else None,
+            as_id(property_id),
         )
     except ValidationFailed as exc:
         _attach_errors(form, exc.fields, fallback="body")
@@ -318,11 +320,11 @@ def claim(lead_id: int):
 @manager_required
 def reassign():
     raw_ids = request.form.getlist("lead_ids")
-    ids = [int(v) for v in raw_ids if v.strip().isdigit()]
+    ids = [i for i in map(as_id, raw_ids) if i is not None]
     owner = request.form.get("owner_id", "")
-    if not ids or not owner.isdigit():
+    if not ids or as_id(owner) is None:
         abort(400)
-    moved = pipeline.reassign_leads(ids, int(owner), current_user)
+    moved = pipeline.reassign_leads(ids, as_id(owner), current_user)
     flash(_("%(n)s lead(s) reassigned.", n=moved), "success")
     target = request.form.get("next")
     return redirect(target if _local(target) else url_for("leads.index"), 303)

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from crm.models import Lead
 from crm.notifications.outbox import enqueue_email, enqueue_webhook
 
+# A WeCom group robot refuses markdown content over 4096 bytes (a long need easily is).
+WEBHOOK_CONTENT_MAX_BYTES = 4096
+
 
 def _lead_url(lead: Lead) -> str:
     return f"{current_app.config['CRM_BASE_URL'].rstrip('/')}/app/leads/{lead.id}"
@@ -58,8 +61,16 @@ def _send(session: Session, lead: Lead, subject: str, body: str) -> None:
         enqueue_email(session, lead.owner.email, subject, body, lead.id)
     webhook_url = current_app.config.get("CRM_WEBHOOK_URL")
     if webhook_url:
-        payload = {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{body}"}}
+        content = _fit_bytes(f"**{subject}**\n{body}", WEBHOOK_CONTENT_MAX_BYTES)
+        payload = {"msgtype": "markdown", "markdown": {"content": content}}
         enqueue_webhook(session, webhook_url, payload, lead.id)
+
+
+def _fit_bytes(text: str, limit: int) -> str:
+    """The text cut (with an ellipsis) to at most `limit` bytes of UTF-8."""
+    if len(text.encode()) <= limit:
+        return text
+    return text.encode()[: limit - len("…".encode())].decode(errors="ignore") + "…"
 
 
 def notify_assigned(session: Session, lead: Lead) -> None:

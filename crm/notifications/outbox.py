@@ -31,8 +31,14 @@ BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
 
+SUBJECT_MAX = 300
+
+
 def enqueue_email(session: Session, to: str, subject: str, body: str, lead_id: int | None) -> None:
     """Queue an e-mail in the current transaction."""
+    # A header cannot hold a line break: one typed into a company name would make the
+    # message unsendable on every attempt.
+    subject = " ".join(subject.split())[:SUBJECT_MAX]
     session.add(
         OutboxMessage(channel="email", recipient=to, subject=subject, body=body, lead_id=lead_id)
     )
@@ -145,6 +151,18 @@ def _send_webhook(row: OutboxMessage) -> None:
     with urllib.request.urlopen(request, timeout=current_app.config["MAIL_TIMEOUT"]) as response:
         if response.status >= 300:
             raise RuntimeError(f"webhook answered {response.status}")
+        answer = response.read(10_000)
+    _raise_for_robot_error(answer)
+
+
+def _raise_for_robot_error(answer: bytes) -> None:
+    """WeCom and DingTalk robots refuse with HTTP 200 and a non-zero errcode in the body."""
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return  # not a robot's JSON answer: the HTTP status was all there was to check
+    if isinstance(body, dict) and body.get("errcode") not in (None, 0):
+        raise RuntimeError(f"webhook refused: errcode {body['errcode']} {body.get('errmsg', '')}")
 
 
 _SENDERS: dict[str, Callable[[OutboxMessage], None]] = {
