@@ -137,7 +137,7 @@ def test_an_admin_cannot_deactivate_themselves(client, auth, admin):
     admin_id = admin.id
     auth.login(admin)
     response = client.post(f"/app/admin/users/{admin_id}/deactivate", follow_redirects=True)
-    assert "You cannot deactivate your own account" in response.get_data(as_text=True)
+    assert "不能停用自己的账号" in response.get_data(as_text=True)
     assert db.session.get(User, admin_id).active
     assert client.get("/app/admin/").status_code == 200
 
@@ -147,7 +147,7 @@ def test_an_admin_cannot_demote_themselves(client, auth, admin):
     auth.login(admin)
     response = client.post(f"/app/admin/users/{admin_id}", data={"name": "赵管理", "role": "agent"})
     assert response.status_code == 422
-    assert "You cannot remove your own admin role" in response.get_data(as_text=True)
+    assert "不能取消自己的管理员角色" in response.get_data(as_text=True)
     assert db.session.get(User, admin_id).role == "admin"
 
 
