@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from crm import models  # noqa: F401  (every table registered before Alembic looks)
 from crm.config import load_config
@@ -30,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, config)
     register_proxy_fix(app)
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -44,6 +46,19 @@ def register_proxy_fix(app: Flask) -> None:
     hops = int(app.config["CRM_PROXY_HOPS"])
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in URLs: ids beyond a 32-bit column are no route (404), not a driver error."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any route is added: a rule binds its converter when it is added."""
+    app.url_map.converters["int"] = RowIdConverter
 
 
 def register_extensions(app: Flask) -> None:

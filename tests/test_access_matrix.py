@@ -73,7 +73,6 @@ POLICY: dict[str, str] = {
     "transfer.import_continue": "manager",
     "properties.index": "staff",
     "properties.show": "staff",
-    "properties.photo": "staff",
     "properties.create": "manager",
     "properties.edit": "manager",
     "properties.upload_photo": "manager",

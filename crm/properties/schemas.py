@@ -79,7 +79,7 @@ class PropertyPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="PropertyPatch")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, lt=2**31)
     park_id: int | None = Field(default=None, gt=0, lt=2**31)
     title: text(200) | None = None
     kind: Literal["factory", "land", "warehouse", "office"] | None = None
