@@ -24,6 +24,12 @@ SORTS = {
     "activity": (Lead.last_activity_at, "desc"),
 }
 MAX_LIMIT = 200
+# Dates a filter may name: wide enough for any lead, narrow enough that a day's start in
+# Shanghai (and the day after) can still be converted to UTC without overflowing.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+MAX_ID = 2**31 - 1
+# PostgreSQL cannot take a NUL in a query parameter; nobody types control characters on purpose.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def _int(args: Mapping[str, str], name: str) -> int | None:
     value = (args.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 10:
+    if not value.isdecimal() or len(value) > 10 or int(value) > MAX_ID:
         raise ValidationFailed(
             _("Unknown filter value."), {name: [_("Please enter a whole number.")]}
         )
@@ -81,11 +87,23 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValueError(value)
+        return day
     except ValueError as exc:
         raise ValidationFailed(
             _("Unknown filter value."), {name: [_("Please enter a date (YYYY-MM-DD).")]}
         ) from exc
+
+
+def _text(args: Mapping[str, str], name: str, max_length: int) -> str | None:
+    value = (args.get(name) or "").strip()[:max_length]
+    if _CONTROL_CHARS.search(value):
+        raise ValidationFailed(
+            _("Unknown filter value."), {name: [_("Contains characters that cannot be stored.")]}
+        )
+    return value or None
 
 
 def _flag(args: Mapping[str, str], name: str) -> bool:
@@ -95,7 +113,6 @@ def _flag(args: Mapping[str, str], name: str) -> bool:
 def filter_from_args(args: Mapping[str, str]) -> LeadFilter:
     """Read a LeadFilter from query arguments; a bad value raises ValidationFailed (400)."""
     owner = (args.get("owner_id") or "").strip()
-    q = (args.get("q") or "").strip()[:200] or None
     return LeadFilter(
         stage=_choice(args, "stage", STAGES),
         owner_id=None if owner in ("", "none") else _int(args, "owner_id"),
@@ -104,12 +121,12 @@ def filter_from_args(args: Mapping[str, str]) -> LeadFilter:
         industry=_choice(args, "industry", INDUSTRIES),
         kind=_choice(args, "kind", KINDS),
         deal=_choice(args, "deal", LEAD_DEALS),
-        source=(args.get("source") or "").strip()[:30] or None,
+        source=_text(args, "source", 30),
         created_from=_date(args, "created_from"),
         created_to=_date(args, "created_to"),
         overdue=_flag(args, "overdue"),
         stale=_flag(args, "stale"),
-        q=q,
+        q=_text(args, "q", 200),
         sort=_choice(args, "sort", SORTS) or "newest",
     )
 
@@ -138,10 +155,11 @@ def search_condition(q: str):
     if phone:
         return Lead.phone == phone  # exact: uses the phone index
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # ILIKE: "sunrise" finds "Sunrise Ltd" on PostgreSQL too (SQLite's LIKE already ignores case).
     conditions = [
-        Lead.company.like(pattern, escape="\\"),
-        Lead.contact.like(pattern, escape="\\"),
-        Lead.need.like(pattern, escape="\\"),
+        Lead.company.ilike(pattern, escape="\\"),
+        Lead.contact.ilike(pattern, escape="\\"),
+        Lead.need.ilike(pattern, escape="\\"),
     ]
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 4 and len(digits) == len(re.sub(r"[\s\-]", "", q)):
@@ -193,9 +211,13 @@ def encode_cursor(lead: Lead, sort: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, lead_id = raw.split("|")
-        return datetime.fromisoformat(stamp), int(lead_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        stamp, raw_id = raw.split("|")
+        value, lead_id = datetime.fromisoformat(stamp), int(raw_id)
+        # A cursor is only ever made by encode_cursor: a UTC time and a real row id.
+        if value.tzinfo is None or not 0 < lead_id <= MAX_ID:
+            raise ValueError(raw)
+        return value.astimezone(UTC), lead_id
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise ValidationFailed(
             _("Invalid page cursor."), {"cursor": [_("Invalid page cursor.")]}
         ) from exc

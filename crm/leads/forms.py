@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional
 
 from crm.form_helpers import choices
 from crm.vocabulary import INDUSTRIES, KINDS, LEAD_DEALS, STAGES
@@ -23,7 +23,13 @@ def _choices(vocabulary: dict) -> list:
 
 
 def _number(label: str) -> DecimalField:
-    return DecimalField(label, places=None, render_kw={"inputmode": "decimal", "step": "any"})
+    """A number the inquiry may not state: blank means "not stated", never an error."""
+    return DecimalField(
+        label,
+        places=None,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "step": "any"},
+    )
 
 
 class RequirementForm(FlaskForm):

@@ -79,7 +79,7 @@ class LeadPatch(LeadDetailsIn):
 
     model_config = ConfigDict(extra="forbid", title="LeadPatch")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, lt=2**31)
     requirement: RequirementIn | None = None
     stage: (
         Literal["new", "contacted", "qualified", "visit", "negotiation", "won", "lost"] | None
