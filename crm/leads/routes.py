@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -157,50 +159,68 @@ def _activity_form(**kwargs) -> ActivityForm:
     return form
 
 
-@bp.post("/<int:lead_id>/requirement")
-@login_required
-def correct_requirement(lead_id: int):
+@dataclass(frozen=True)
+class _VersionedEdit:
+    """One of the lead page's versioned forms: how to read it and which service saves it."""
+
+    form_class: type
+    form_key: str  # the name _render_lead knows the form by
+    schema: type
+    save: Callable
+    fallback_field: str
+    saved_message: Callable[[], str]
+    read: Callable[[object], object]
+
+
+def _save_versioned_form(lead_id: int, edit: _VersionedEdit):
     lead = service.get_lead_or_404(lead_id, current_user)
-    form = RequirementForm()
+    form = edit.form_class()
     if not form.validate():
-        return _render_lead(lead, 400, form=form)
-    payload = {name: _plain(getattr(form, name).data) for name in RequirementForm.FIELDS}
+        return _render_lead(lead, 400, **{edit.form_key: form})
+    payload = {name: edit.read(getattr(form, name).data) for name in edit.form_class.FIELDS}
     try:
-        correction = parse_input(RequirementIn, payload)
-        service.correct_requirement(
-            lead, current_user, correction, _version(form), set(RequirementForm.FIELDS)
-        )
+        data = parse_input(edit.schema, payload)
+        edit.save(lead, current_user, data, _version(form), set(edit.form_class.FIELDS))
     except ValidationFailed as exc:
-        _attach_errors(form, exc.fields, fallback="area_min_sqm")
-        return _render_lead(lead, 422, form=form)
+        _attach_errors(form, exc.fields, fallback=edit.fallback_field)
+        return _render_lead(lead, 422, **{edit.form_key: form})
     except VersionConflict as exc:
         flash(exc.message, "warning")
         return _back_to_lead(lead_id)
-    flash(_("Requirement saved."), "success")
+    flash(edit.saved_message(), "success")
     return _back_to_lead(lead_id)
+
+
+_REQUIREMENT_EDIT = _VersionedEdit(
+    RequirementForm,
+    "form",
+    RequirementIn,
+    service.correct_requirement,
+    "area_min_sqm",
+    lambda: _("Requirement saved."),
+    lambda value: _plain(value),
+)
+_DETAILS_EDIT = _VersionedEdit(
+    LeadDetailsForm,
+    "details_form",
+    LeadDetailsIn,
+    service.update_lead_details,
+    "company",
+    lambda: _("Details saved."),
+    lambda value: value or None,
+)
+
+
+@bp.post("/<int:lead_id>/requirement")
+@login_required
+def correct_requirement(lead_id: int):
+    return _save_versioned_form(lead_id, _REQUIREMENT_EDIT)
 
 
 @bp.post("/<int:lead_id>/details")
 @login_required
 def update_details(lead_id: int):
-    lead = service.get_lead_or_404(lead_id, current_user)
-    form = LeadDetailsForm()
-    if not form.validate():
-        return _render_lead(lead, 400, details_form=form)
-    payload = {name: getattr(form, name).data or None for name in LeadDetailsForm.FIELDS}
-    try:
-        details = parse_input(LeadDetailsIn, payload)
-        service.update_lead_details(
-            lead, current_user, details, _version(form), set(LeadDetailsForm.FIELDS)
-        )
-    except ValidationFailed as exc:
-        _attach_errors(form, exc.fields, fallback="company")
-        return _render_lead(lead, 422, details_form=form)
-    except VersionConflict as exc:
-        flash(exc.message, "warning")
-        return _back_to_lead(lead_id)
-    flash(_("Details saved."), "success")
-    return _back_to_lead(lead_id)
+    return _save_versioned_form(lead_id, _DETAILS_EDIT)
 
 
 @bp.post("/<int:lead_id>/reparse")
