@@ -1,0 +1,1 @@
+"""The load-and-fault test: gunicorn on loopback, SMTP down, a backup running (marked `load`)."""
