@@ -1,4 +1,4 @@
-"""Manager reports: every figure is an SQL aggregate over the leads received in a period.
+"""Manager reports: every figure is an SQL aggregate; no lead is loaded into Python.
 
 Definitions (also on the page):
 - The cohort is the leads received (created) in [from, to) in Asia/Shanghai days, not merged
@@ -6,34 +6,47 @@ Definitions (also on the page):
 - current: leads of the cohort now in each stage. reached: leads whose furthest stage in the
   order new → won is at or past the stage (lost is not in that order), so a lead that skipped a
   stage has reached it, and a reopened lead keeps what it reached.
-- conversion: reached[next] ÷ reached[stage]; win rate: won ÷ leads of the cohort.
+- conversion: reached[next] ÷ reached[stage]; win rate: won now ÷ leads of the cohort.
 - response times are elapsed hours from receipt to the first call, WeChat, e-mail or visit;
-  leads with no response yet are left out of medians and counted apart. SLA compliance:
-  responded within CRM_SLA_HOURS ÷ (responded + unresponded past the SLA).
+  leads with no response yet are left out of medians and counted apart. SLA compliance uses
+  the SLA clock of the rest of the app (working hours, crm.leads.sla): responded within
+  CRM_SLA_HOURS ÷ (responded + not responded and already past the SLA).
+- days in stage: each stay in a stage, from entering it to leaving it (or to now), median.
+- monthly trend: new by month received; won and lost by the month the lead was closed, for the
+  leads closed in the period (whenever they were received), with the same park/source/owner.
+- unmet demand: open leads of the cohort that no available property fits by the matching
+  engine's hard rules, grouped by kind, area band and location; property demand: for each
+  available property, the open leads of the cohort it fits by the same rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.sql import ColumnElement
 
 from crm.exceptions import ValidationFailed
 from crm.extensions import db
-from crm.leads.filters import local_day_start
-from crm.models import Activity, Lead, User
-from crm.reports.sql import hours_between, local_month, percentiles
+from crm.leads.filters import EARLIEST_DAY, LATEST_DAY, LOCAL_TZ, MAX_ID, local_day_start
+from crm.matching.engine import AREA_MARGIN
+from crm.models import Activity, Lead, Park, Property, User
+from crm.models.types import UTCDateTime
+from crm.reports.sql import hours_between, local_month, percentiles, working_hours_between
 from crm.timeutil import utcnow
+from crm.units import SQM_PER_MU
 from crm.vocabulary import CLOSED_STAGES, FUNNEL, STAGES
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
+# Area bands of a requirement (㎡, lower bound included); None = open.
 AREA_BANDS = ((0, 1000), (1000, 3000), (3000, 5000), (5000, 10000), (10000, None))
+UNKNOWN_BAND = "?"
+_TOLERANCE = 1e-9  # the matching engine's: boundary values pass
 
 
 @dataclass(frozen=True)
@@ -52,65 +65,89 @@ class ReportFilter:
         return out
 
 
+def _invalid(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(_("Please correct the marked fields."), {name: [message]})
+
+
 def _parse_date(args: Mapping[str, str], name: str) -> date | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw[:10])
+        day = date.fromisoformat(raw[:10])
     except ValueError as exc:
-        raise ValidationFailed(
-            _("Please correct the marked fields."), {name: [_("Please enter a date (YYYY-MM-DD).")]}
-        ) from exc
+        raise _invalid(name, _("Please enter a date (YYYY-MM-DD).")) from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise _invalid(name, _("Please enter a date (YYYY-MM-DD)."))
+    return day
 
 
 def _parse_id(args: Mapping[str, str], name: str) -> int | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 10:
-        raise ValidationFailed(
-            _("Please correct the marked fields."), {name: [_("Please enter a whole number.")]}
-        )
+    if not raw.isdecimal() or len(raw) > 10 or int(raw) > MAX_ID:
+        raise _invalid(name, _("Please enter a whole number."))
     return int(raw)
+
+
+def local_today() -> date:
+    """Today in Asia/Shanghai (the calendar the report's days follow)."""
+    return utcnow().astimezone(LOCAL_TZ).date()
 
 
 def report_filter_from_args(args: Mapping[str, str], today: date | None = None) -> ReportFilter:
     """`from`/`to` (to exclusive; default: the last 90 days up to today), park, source, owner."""
-    today = today or utcnow().date()
+    today = today or local_today()
     date_to = _parse_date(args, "to") or today + timedelta(days=1)
     date_from = _parse_date(args, "from") or date_to - timedelta(days=DEFAULT_DAYS)
     if date_from >= date_to or (date_to - date_from).days > MAX_DAYS:
-        raise ValidationFailed(
-            _("Please correct the marked fields."),
-            {"from": [_("The period must run forward and be at most ten years.")]},
-        )
+        raise _invalid("from", _("The period must run forward and be at most ten years."))
     source = (args.get("source") or "").strip()[:30] or None
     return ReportFilter(
         date_from, date_to, _parse_id(args, "park_id"), source, _parse_id(args, "owner_id")
     )
 
 
-def cohort(f: ReportFilter) -> list[ColumnElement]:
-    conditions = [
-        Lead.created_at >= local_day_start(f.date_from),
-        Lead.created_at < local_day_start(f.date_to),
-        Lead.merged_into_id.is_(None),
-    ]
-    for column, value in (
-        (Lead.park_id, f.park_id),
-        (Lead.source, f.source),
-        (Lead.owner_id, f.owner_id),
-    ):
-        if value is not None:
-            conditions.append(column == value)
+def _narrowing(f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
+    """Not merged away; the park, source and owner of the filter."""
+    conditions = [Lead.merged_into_id.is_(None)]
+    pairs = [(Lead.source, f.source), (Lead.owner_id, f.owner_id)]
+    if with_park:
+        pairs.append((Lead.park_id, f.park_id))
+    conditions.extend(column == value for column, value in pairs if value is not None)
     return conditions
+
+
+def _in_period(column: ColumnElement, f: ReportFilter) -> list[ColumnElement]:
+    return [column >= local_day_start(f.date_from), column < local_day_start(f.date_to)]
+
+
+def cohort(f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
+    """The leads received in the period, narrowed by the filter."""
+    return [*_in_period(Lead.created_at, f), *_narrowing(f, with_park)]
+
+
+def _open() -> ColumnElement:
+    return Lead.stage.not_in(CLOSED_STAGES)
 
 
 def _reached_column(stage: str) -> ColumnElement:
     """1 when the lead's furthest stage is at or past `stage` in the funnel order."""
     at_or_past = FUNNEL[FUNNEL.index(stage) :]
     return case((Lead.furthest_stage.in_(at_or_past), 1), else_=0)
+
+
+def _won_column() -> ColumnElement:
+    return case((Lead.stage == "won", 1), else_=0)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
 def funnel(f: ReportFilter) -> dict:
@@ -146,39 +183,36 @@ def funnel(f: ReportFilter) -> dict:
     }
 
 
-def _ratio(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
 def lost_reasons(f: ReportFilter) -> dict[str, int]:
-    rows = db.session.execute(
-        select(func.coalesce(Lead.lost_reason, "—"), func.count())
-        .where(*cohort(f), Lead.stage == "lost")
-        .group_by(Lead.lost_reason)
-        .order_by(func.count().desc())
-    ).all()
-    return dict(rows)
+    """Leads of the cohort now lost, by reason, most frequent first."""
+    reason = func.coalesce(Lead.lost_reason, "—").label("reason")
+    sub = select(reason).where(*cohort(f), Lead.stage == "lost").subquery()
+    rows = db.session.execute(select(sub.c.reason, func.count()).group_by(sub.c.reason)).all()
+    # Sorted here, not in SQL: PostgreSQL's collation would order ties differently.
+    return dict(sorted(rows, key=lambda row: (-row[1], row[0])))
 
 
 def sources(f: ReportFilter) -> list[dict]:
+    """Leads, qualified (reached qualified) and won (now) by source."""
     rows = db.session.execute(
         select(
             Lead.source,
             func.count(),
             func.sum(_reached_column("qualified")),
-            func.sum(case((Lead.stage == "won", 1), else_=0)),
+            func.sum(_won_column()),
         )
         .where(*cohort(f))
         .group_by(Lead.source)
-        .order_by(func.count().desc())
     ).all()
-    return [
+    out = [
         {"source": s, "leads": n, "qualified": int(q or 0), "won": int(w or 0)}
         for s, n, q, w in rows
     ]
+    return sorted(out, key=lambda r: (-r["leads"], r["source"] or ""))
 
 
-def campaigns(f: ReportFilter) -> list[dict]:
+def campaigns(f: ReportFilter, limit: int | None = None) -> list[dict]:
+    """Leads, qualified and won by utm_source, utm_medium and utm_campaign (tagged leads only)."""
     rows = db.session.execute(
         select(
             Lead.utm_source,
@@ -186,14 +220,19 @@ def campaigns(f: ReportFilter) -> list[dict]:
             Lead.utm_campaign,
             func.count(),
             func.sum(_reached_column("qualified")),
-            func.sum(case((Lead.stage == "won", 1), else_=0)),
+            func.sum(_won_column()),
         )
-        .where(*cohort(f), Lead.utm_campaign.is_not(None) | Lead.utm_source.is_not(None))
+        .where(
+            *cohort(f),
+            or_(
+                Lead.utm_source.is_not(None),
+                Lead.utm_medium.is_not(None),
+                Lead.utm_campaign.is_not(None),
+            ),
+        )
         .group_by(Lead.utm_source, Lead.utm_medium, Lead.utm_campaign)
-        .order_by(func.count().desc())
-        .limit(100)
     ).all()
-    return [
+    out = [
         {
             "utm_source": s,
             "utm_medium": m,
@@ -204,6 +243,15 @@ def campaigns(f: ReportFilter) -> list[dict]:
         }
         for s, m, c, n, q, w in rows
     ]
+    out.sort(
+        key=lambda r: (
+            -r["leads"],
+            r["utm_source"] or "",
+            r["utm_medium"] or "",
+            r["utm_campaign"] or "",
+        )
+    )
+    return out if limit is None else out[:limit]
 
 
 def _first_response_hours() -> ColumnElement:
@@ -215,12 +263,14 @@ def agents(f: ReportFilter) -> list[dict]:
     totals = db.session.execute(
         select(
             Lead.owner_id,
+            User.name,
             func.count(),
             func.sum(_reached_column("contacted")),
-            func.sum(case((Lead.stage == "won", 1), else_=0)),
+            func.sum(_won_column()),
         )
+        .outerjoin(User, User.id == Lead.owner_id)
         .where(*cohort(f))
-        .group_by(Lead.owner_id)
+        .group_by(Lead.owner_id, User.name)
     ).all()
     visits = dict(
         db.session.execute(
@@ -241,20 +291,18 @@ def agents(f: ReportFilter) -> list[dict]:
             )
         ).all()
     )
-    names = dict(db.session.execute(select(User.id, User.name)).all())
     out = []
-    for owner_id, leads, contacted, won in totals:
-        median = medians.get(owner_id)
+    for owner_id, name, leads, contacted, won in totals:
         out.append(
             {
                 "owner_id": owner_id,
-                "name": names.get(owner_id) if owner_id else None,
+                "name": name,
                 "leads": leads,
                 "contacted": int(contacted or 0),
                 "visits": visits.get(owner_id, 0),
                 "won": int(won or 0),
                 "win_rate": _ratio(int(won or 0), leads),
-                "median_first_response_hours": None if median is None else round(float(median), 2),
+                "median_first_response_hours": _round(medians.get(owner_id)),
             }
         )
     return sorted(out, key=lambda row: (-row["leads"], row["owner_id"] or 0))
@@ -274,30 +322,21 @@ def speed(f: ReportFilter) -> dict:
             {"median": 0.5, "p90": 0.9},
         )
     ).one()
-    hours = _first_response_hours()
+    responded_in = working_hours_between(Lead.created_at, Lead.first_response_at)
+    waited = working_hours_between(Lead.created_at, literal(now, UTCDateTime()))
+    not_responded = Lead.first_response_at.is_(None)
     responded, within, waiting_past_sla, waiting = db.session.execute(
         select(
             func.count(Lead.first_response_at),
-            func.sum(case((and_(Lead.first_response_at.is_not(None), hours <= sla), 1), else_=0)),
-            func.sum(
-                case(
-                    (
-                        and_(
-                            Lead.first_response_at.is_(None),
-                            Lead.created_at < now - timedelta(hours=sla),
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-            func.sum(case((Lead.first_response_at.is_(None), 1), else_=0)),
+            func.sum(case((and_(~not_responded, responded_in <= sla), 1), else_=0)),
+            func.sum(case((and_(not_responded, waited >= sla), 1), else_=0)),
+            func.sum(case((not_responded, 1), else_=0)),
         ).where(*cohort(f))
     ).one()
     stale = db.session.execute(
         select(func.count()).where(
             *cohort(f),
-            Lead.stage.not_in(CLOSED_STAGES),
+            _open(),
             Lead.last_activity_at < now - timedelta(days=config["CRM_STALE_DAYS"]),
         )
     ).scalar_one()
@@ -307,186 +346,370 @@ def speed(f: ReportFilter) -> dict:
         "p90_first_response_hours": _round(p90),
         "responded": responded or 0,
         "not_responded": int(waiting or 0),
+        "not_responded_past_sla": int(waiting_past_sla or 0),
         "sla_hours": sla,
+        "sla_met": int(within or 0),
         "sla_compliance": _ratio(int(within or 0), due),
         "stale": stale,
+        "stale_days": config["CRM_STALE_DAYS"],
         "median_days_in_stage": days_in_stage(f),
     }
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 2)
-
-
 def days_in_stage(f: ReportFilter) -> dict[str, float | None]:
-    """Median days a lead stayed in each stage (a lead still in a stage counts up to now)."""
+    """Median days of a stay in each open stage (a lead still in a stage counts up to now).
+
+    A stay with no later stage change counts only when it is the lead's current stage: leads
+    whose history was not recorded (bulk loads) would otherwise stay "new" for ever.
+    """
     now = utcnow()
+    if db.engine.dialect.name == "sqlite":
+        to_stage = func.json_extract(Activity.data, "$.to")
+    else:
+        to_stage = Activity.data["to"].as_string()
     entered = union_all(
         select(
-            Lead.id.label("lead_id"), Lead.created_at.label("at"), literal("new").label("stage")
+            Lead.id.label("lead_id"),
+            Lead.stage.label("current"),
+            Lead.created_at.label("at"),
+            literal("new").label("stage"),
+            literal(0).label("seq"),
         ).where(*cohort(f)),
-        select(
-            Activity.lead_id,
-            Activity.created_at,
-            func.json_extract(Activity.data, "$.to")
-            if db.engine.dialect.name == "sqlite"
-            else Activity.data["to"].as_string(),
-        )
+        select(Activity.lead_id, Lead.stage, Activity.created_at, to_stage, Activity.id)
         .join(Lead, Lead.id == Activity.lead_id)
         .where(*cohort(f), Activity.kind == "stage_change"),
     ).subquery()
     spans = select(
         entered.c.stage.label("grp"),
+        entered.c.current,
         entered.c.at,
         func.lead(entered.c.at)
-        .over(partition_by=entered.c.lead_id, order_by=entered.c.at)
+        .over(partition_by=entered.c.lead_id, order_by=[entered.c.at, entered.c.seq])
         .label("left_at"),
     ).subquery()
+    left_at = func.coalesce(spans.c.left_at, literal(now, UTCDateTime()))
     durations = select(
-        spans.c.grp,
-        (hours_between(spans.c.at, func.coalesce(spans.c.left_at, literal(now))) / 24.0).label(
-            "value"
-        ),
-    )
+        spans.c.grp, (hours_between(spans.c.at, left_at) / 24.0).label("value")
+    ).where(or_(spans.c.left_at.is_not(None), spans.c.grp == spans.c.current))
     rows = dict(db.session.execute(percentiles(durations, "grp", {"median": 0.5})).all())
     return {stage: _round(rows.get(stage)) for stage in STAGES if stage not in CLOSED_STAGES}
 
 
+def months_of(date_from: date, date_to: date) -> list[str]:
+    """'YYYY-MM' of every month the period [date_from, date_to) touches, in order."""
+    last = date_to - timedelta(days=1)
+    year, month, out = date_from.year, date_from.month, []
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def monthly_trend(f: ReportFilter) -> list[dict]:
     """New leads by month received; won and lost by month closed (Asia/Shanghai months)."""
-    new = dict(
-        db.session.execute(
-            select(local_month(Lead.created_at).label("m"), func.count())
-            .where(*cohort(f))
-            .group_by("m")
-        ).all()
+    received = select(local_month(Lead.created_at).label("m")).where(*cohort(f)).subquery()
+    new = dict(db.session.execute(select(received.c.m, func.count()).group_by(received.c.m)).all())
+    closed_in = (
+        select(local_month(Lead.closed_at).label("m"), Lead.stage.label("stage"))
+        .where(*_in_period(Lead.closed_at, f), *_narrowing(f), Lead.stage.in_(CLOSED_STAGES))
+        .subquery()
     )
     closed = db.session.execute(
-        select(local_month(Lead.closed_at).label("m"), Lead.stage, func.count())
-        .where(*cohort(f), Lead.stage.in_(CLOSED_STAGES), Lead.closed_at.is_not(None))
-        .group_by("m", Lead.stage)
+        select(closed_in.c.m, closed_in.c.stage, func.count()).group_by(
+            closed_in.c.m, closed_in.c.stage
+        )
     ).all()
-    months = sorted(set(new) | {m for m, _s, _n in closed})
-    table = {m: {"month": m, "new": new.get(m, 0), "won": 0, "lost": 0} for m in months}
+    table = {
+        m: {"month": m, "new": 0, "won": 0, "lost": 0} for m in months_of(f.date_from, f.date_to)
+    }
+    for month, count in new.items():
+        table.setdefault(month, {"month": month, "new": 0, "won": 0, "lost": 0})["new"] = count
     for month, stage, count in closed:
-        table[month][stage] = count
-    return [table[m] for m in months]
+        table.setdefault(month, {"month": month, "new": 0, "won": 0, "lost": 0})[stage] = count
+    return [table[m] for m in sorted(table)]
 
 
-def _band_case() -> ColumnElement:
-    """The area band of a lead's requirement (by its lower bound, else its upper bound)."""
-    area = func.coalesce(Lead.req_area_min_sqm, Lead.req_area_max_sqm)
+# --- demand: the matching engine's hard rules as SQL ---------------------------------------
+
+
+def _loosen_down(bound: ColumnElement) -> ColumnElement:
+    return bound - _TOLERANCE * case((func.abs(bound) > 1, func.abs(bound)), else_=1.0)
+
+
+def _loosen_up(bound: ColumnElement) -> ColumnElement:
+    return bound + _TOLERANCE * case((func.abs(bound) > 1, func.abs(bound)), else_=1.0)
+
+
+def property_area_column() -> ColumnElement:
+    """Building area, or for land the land area in ㎡ (as the engine measures it)."""
+    return case(
+        (
+            Property.kind == "land",
+            func.coalesce(Property.land_area_mu * SQM_PER_MU, Property.area_sqm),
+        ),
+        else_=Property.area_sqm,
+    )
+
+
+def _lists(column: ColumnElement, code: ColumnElement) -> ColumnElement:
+    """The JSON list of codes in `column` holds `code` (codes are plain words: '"code"')."""
+    return cast(column, Text).like(literal('%"') + code + literal('"%'))
+
+
+def _empty_list(column: ColumnElement) -> ColumnElement:
+    return or_(column.is_(None), cast(column, Text).in_(("[]", "null")))
+
+
+def _offered_to_anyone(now: datetime) -> ColumnElement:
+    """Available, or reserved with the reservation lapsed (the engine's status rule)."""
+    return or_(
+        Property.status == "available",
+        and_(
+            Property.status == "reserved",
+            Property.reserved_until.is_not(None),
+            Property.reserved_until < now,
+        ),
+    )
+
+
+# The requirement fields the hard rules read, as Lead's columns are named.
+_RULE_FIELDS = (
+    "req_kind",
+    "req_deal",
+    "req_area_min_sqm",
+    "req_area_max_sqm",
+    "req_power_kva_min",
+    "req_ceiling_m_min",
+    "req_floor_load_t_min",
+    "req_industry",
+    "req_tax_wan",
+)
+
+
+def _hard_rules(req=Lead) -> list[ColumnElement]:
+    """Kind, deal, area, power, ceiling, floor load, industry, chemical and tax (engine rules).
+
+    `req` holds the requirement columns under Lead's names (Lead itself, or a subquery's
+    columns). A criterion the lead did not state, or the property does not record, never
+    excludes. Needs Property and Park (the property's park) in the query.
+    """
+    area = property_area_column()
+    no_deals = and_(Property.offers_rent.is_not(True), Property.offers_sale.is_not(True))
+    rules = [
+        or_(req.req_kind.is_(None), Property.kind == req.req_kind),
+        or_(
+            req.req_deal.is_(None),
+            req.req_deal.not_in(("rent", "buy")),
+            no_deals,
+            and_(req.req_deal == "rent", Property.offers_rent.is_(True)),
+            and_(req.req_deal == "buy", Property.offers_sale.is_(True)),
+        ),
+        or_(
+            area.is_(None),
+            req.req_area_min_sqm.is_(None),
+            area >= _loosen_down(req.req_area_min_sqm * (1 - AREA_MARGIN)),
+        ),
+        or_(
+            area.is_(None),
+            req.req_area_max_sqm.is_(None),
+            area <= _loosen_up(req.req_area_max_sqm * (1 + AREA_MARGIN)),
+        ),
+        or_(
+            req.req_industry.is_(None),
+            and_(
+                ~func.coalesce(_lists(Property.industries_excluded, req.req_industry), False),
+                or_(
+                    _empty_list(Property.industries_allowed),
+                    _lists(Property.industries_allowed, req.req_industry),
+                ),
+            ),
+        ),
+        or_(
+            req.req_industry.is_(None),
+            req.req_industry != "chemical",
+            Park.chemical_allowed.is_(True),
+        ),
+        or_(
+            req.req_tax_wan.is_(None),
+            Property.min_annual_tax_wan.is_(None),
+            req.req_tax_wan >= _loosen_down(Property.min_annual_tax_wan),
+        ),
+        or_(
+            req.req_tax_wan.is_(None),
+            Park.min_tax_per_mu_wan.is_(None),
+            Property.land_area_mu.is_(None),
+            req.req_tax_wan >= _loosen_down(Park.min_tax_per_mu_wan * Property.land_area_mu),
+        ),
+    ]
+    for required, actual in (
+        (req.req_power_kva_min, Property.power_kva),
+        (req.req_ceiling_m_min, Property.ceiling_m),
+        (req.req_floor_load_t_min, Property.floor_load_t),
+    ):
+        rules.append(or_(required.is_(None), actual.is_(None), actual >= _loosen_down(required)))
+    return rules
+
+
+def _band_case(req=Lead) -> ColumnElement:
+    """The area band of a requirement (by its lower bound, else its upper bound)."""
+    area = func.coalesce(req.req_area_min_sqm, req.req_area_max_sqm)
     whens = []
     for low, high in AREA_BANDS:
         label = f"{low}-{high}" if high else f"{low}+"
         condition = area >= low if high is None else and_(area >= low, area < high)
         whens.append((condition, label))
-    return case(*whens, else_="?")
+    return case(*whens, else_=UNKNOWN_BAND)
 
 
-def unmet_demand(f: ReportFilter, limit: int = 50) -> list[dict]:
-    """Open leads grouped by kind, area band and location, with how many fitting properties exist.
+def _requirement_groups(conditions: list[ColumnElement], with_location: bool):
+    """Open leads grouped by the requirement fields the rules read: one row per distinct need.
 
-    A group is unmet when no available property of that kind offers the deal with an area
-    inside the band widened by the matching margin (10%): what the parks should offer next.
+    The rules then run once per group, not once per lead (far fewer rows).
     """
-    from crm.models import Property
-
-    band = _band_case().label("band")
-    groups = db.session.execute(
-        select(Lead.req_kind, Lead.req_deal, band, Lead.req_location, func.count().label("n"))
-        .where(*cohort(f), Lead.stage.not_in(CLOSED_STAGES))
-        .group_by(Lead.req_kind, Lead.req_deal, band, Lead.req_location)
-        .order_by(func.count().desc())
-        .limit(500)
-    ).all()
-    supply = db.session.execute(
+    columns = [getattr(Lead, name) for name in _RULE_FIELDS]
+    if with_location:
+        columns.append(Lead.req_location)
+    return (
         select(
-            Property.kind,
-            Property.offers_rent,
-            Property.offers_sale,
-            Property.area_sqm,
-            Property.land_area_mu,
-        ).where(Property.status == "available")
+            *columns,
+            func.count().label("n"),
+            func.sum(case((Lead.req_deal == "rent", 1), else_=0)).label("rent"),
+            func.sum(case((Lead.req_deal == "buy", 1), else_=0)).label("buy"),
+        )
+        .where(*conditions, _open())
+        .group_by(*columns)
+        .subquery()
+    )
+
+
+def unmet_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
+    """Open leads that no available property fits, by kind, area band and location.
+
+    What the parks should offer next: the requirements nothing on offer meets, largest first.
+    A lead holding a reservation on a property that fits it is met.
+    """
+    now = utcnow()
+    reserved_fit = (
+        select(Property.id)
+        .join(Park, Park.id == Property.park_id)
+        .where(
+            Property.reserved_for_lead_id == Lead.id,
+            Property.status == "reserved",
+            *_hard_rules(),
+        )
+    )
+    groups = _requirement_groups([*cohort(f), ~exists(reserved_fit)], with_location=True)
+    fitting = (
+        select(Property.id)
+        .join(Park, Park.id == Property.park_id)
+        .where(_offered_to_anyone(now), *_hard_rules(groups.c))
+    )
+    unmet = (
+        select(
+            groups.c.req_kind.label("kind"),
+            _band_case(groups.c).label("band"),
+            groups.c.req_location.label("location"),
+            groups.c.n,
+            groups.c.rent,
+            groups.c.buy,
+        )
+        .where(~exists(fitting))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            unmet.c.kind,
+            unmet.c.band,
+            unmet.c.location,
+            func.sum(unmet.c.n),
+            func.sum(unmet.c.rent),
+            func.sum(unmet.c.buy),
+        ).group_by(unmet.c.kind, unmet.c.band, unmet.c.location)
     ).all()
-    out = []
-    for kind, deal, band_label, location, count in groups:
-        fitting = sum(1 for row in supply if _supplies(row, kind, deal, band_label))
-        out.append(
-            {
-                "kind": kind,
-                "deal": deal,
-                "area_band": band_label,
-                "location": location,
-                "leads": count,
-                "fitting_properties": fitting,
-            }
+    out = [
+        {
+            "kind": kind,
+            "area_band": band,
+            "location": location,
+            "leads": int(count),
+            "rent": int(rent or 0),
+            "buy": int(buy or 0),
+        }
+        for kind, band, location, count, rent, buy in rows
+    ]
+    out.sort(
+        key=lambda r: (
+            -r["leads"],
+            r["kind"] or "~",
+            _band_order(r["area_band"]),
+            r["location"] or "",
         )
-    unmet = [row for row in out if row["fitting_properties"] == 0]
-    return sorted(unmet, key=lambda r: -r["leads"])[:limit]
+    )
+    return out if limit is None else out[:limit]
 
 
-def _supplies(row, kind: str | None, deal: str | None, band_label: str) -> bool:
-    from crm.units import SQM_PER_MU
-
-    p_kind, rent, sale, area_sqm, land_mu = row
-    if kind and p_kind != kind:
-        return False
-    if deal == "rent" and not rent or deal == "buy" and not sale:
-        return False
-    area = land_mu * SQM_PER_MU if p_kind == "land" and land_mu else area_sqm
-    if band_label == "?" or area is None:
-        return True
-    low, _sep, high = band_label.rstrip("+").partition("-")
-    return float(low) * 0.9 <= area and (not high or area <= float(high) * 1.1)
+def _band_order(band: str) -> int:
+    labels = [f"{low}-{high}" if high else f"{low}+" for low, high in AREA_BANDS]
+    return labels.index(band) if band in labels else len(labels)
 
 
-def property_demand(limit: int = 30) -> list[dict]:
-    """How many open leads each available property fits (hard area/kind/deal bounds, in SQL)."""
-    from crm.models import Property
-    from crm.units import SQM_PER_MU
+def property_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
+    """How many open leads of the cohort each available property fits.
 
-    props = db.session.execute(
-        select(Property)
-        .where(Property.status == "available")
-        .order_by(Property.id.desc())
-        .limit(limit)
-    ).scalars()
-    out = []
-    for prop in props:
-        area = (
-            prop.land_area_mu * SQM_PER_MU
-            if prop.kind == "land" and prop.land_area_mu
-            else prop.area_sqm
+    The park filter applies to the property's park here, not to the lead's.
+    """
+    groups = _requirement_groups(cohort(f, with_park=False), with_location=False)
+    area = property_area_column()
+    query = (
+        select(
+            Property.id,
+            Property.title,
+            Property.kind,
+            area.label("area_sqm"),
+            Park.name,
+            func.coalesce(func.sum(groups.c.n), 0),
         )
-        conditions = [
-            Lead.stage.not_in(CLOSED_STAGES),
-            Lead.merged_into_id.is_(None),
-            Lead.req_kind == prop.kind,
-        ]
-        deals = (
-            ["either"]
-            + (["rent"] if prop.offers_rent else [])
-            + (["buy"] if prop.offers_sale else [])
+        .join(Park, Park.id == Property.park_id)
+        .outerjoin(groups, and_(*_hard_rules(groups.c)))
+        .where(_offered_to_anyone(utcnow()))
+        .group_by(
+            Property.id,
+            Property.title,
+            Property.kind,
+            Property.land_area_mu,
+            Property.area_sqm,
+            Park.name,
         )
-        conditions.append(Lead.req_deal.in_(deals) | Lead.req_deal.is_(None))
-        if area is not None:
-            conditions.append(
-                (Lead.req_area_min_sqm <= area / 0.9) | Lead.req_area_min_sqm.is_(None)
-            )
-            conditions.append(
-                (Lead.req_area_max_sqm >= area / 1.1) | Lead.req_area_max_sqm.is_(None)
-            )
-        count = db.session.execute(select(func.count()).where(*conditions)).scalar_one()
-        out.append(
-            {
-                "property_id": prop.id,
-                "title": prop.title,
-                "park": prop.park.name,
-                "open_leads": count,
-            }
-        )
-    return sorted(out, key=lambda r: -r["open_leads"])
+    )
+    if f.park_id is not None:
+        query = query.where(Property.park_id == f.park_id)
+    rows = db.session.execute(query).all()
+    out = [
+        {
+            "property_id": prop_id,
+            "title": title,
+            "kind": kind,
+            "area_sqm": area_sqm,
+            "park": park,
+            "open_leads": int(count),
+        }
+        for prop_id, title, kind, area_sqm, park, count in rows
+    ]
+    out.sort(key=lambda r: (-r["open_leads"], r["property_id"]))
+    return out if limit is None else out[:limit]
+
+
+def report_choices() -> dict[str, list]:
+    """What the filter form offers: parks and the people who may own leads."""
+    parks = list(db.session.execute(select(Park.id, Park.name).order_by(Park.name)).all())
+    owners = list(
+        db.session.execute(
+            select(User.id, User.name)
+            .where(User.role.in_(("agent", "manager", "admin")))
+            .order_by(User.active.desc(), User.name)
+        ).all()
+    )
+    return {"parks": parks, "owners": owners}
 
 
 def pipeline_api(f: ReportFilter) -> dict:

@@ -1,22 +1,86 @@
-"""Dialect-aware SQL pieces for the reports: elapsed hours, local months, medians by window."""
+"""Dialect-aware SQL pieces for the reports: elapsed and working hours, local months, percentiles.
+
+Every piece gives the same answer on SQLite and PostgreSQL: times are reduced to epoch seconds
+rounded to the millisecond (SQLite's julianday() is a float), ranks use integer arithmetic.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from fractions import Fraction
+
+from sqlalchemy import Integer, Numeric, case, cast, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from crm.extensions import db
+from crm.leads.sla import WORKDAY_END, WORKDAY_START
+
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+_SECONDS_PER_DAY = 86400
+_SHANGHAI_OFFSET_SECONDS = 8 * 3600  # UTC+8 all year (no daylight saving)
+# 1970-01-01 was a Thursday: day 4 after it is the first Monday.
+_FIRST_MONDAY = 4
 
 
 def _dialect() -> str:
     return db.engine.dialect.name
 
 
-def hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
-    """end − start in hours, as a float, on SQLite and PostgreSQL."""
+def epoch_seconds(column: ColumnElement) -> ColumnElement:
+    """Seconds since 1970-01-01 UTC of a UTC timestamp (to the millisecond on SQLite)."""
     if _dialect() == "postgresql":
-        return func.extract("epoch", end - start) / 3600.0
-    return (func.julianday(end) - func.julianday(start)) * 24.0
+        return func.round(cast(func.extract("epoch", column), Numeric), 3)
+    return func.round((func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * _SECONDS_PER_DAY, 3)
+
+
+def hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+    """end − start in hours, as a number, on SQLite and PostgreSQL."""
+    return (epoch_seconds(end) - epoch_seconds(start)) / 3600.0
+
+
+def _local_days_since_monday(column: ColumnElement) -> ColumnElement:
+    """Days (with the fraction) from Monday 1970-01-05 00:00 Asia/Shanghai to a UTC timestamp."""
+    offset = _SHANGHAI_OFFSET_SECONDS / _SECONDS_PER_DAY - _FIRST_MONDAY
+    if _dialect() == "postgresql":
+        return func.extract("epoch", column) / _SECONDS_PER_DAY + offset
+    return func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY + offset
+
+
+def _whole(value: ColumnElement) -> ColumnElement:
+    """The integer part of a non-negative number, computed natively.
+
+    (On SQLite, SQLAlchemy registers Python's math.floor as floor(): a call back into Python
+    for every row, and an error on NULL. PostgreSQL's cast rounds, hence floor there.)
+    """
+    if _dialect() == "postgresql":
+        return cast(func.floor(value), Integer)
+    return cast(value, Integer)
+
+
+def working_seconds_since_epoch(column: ColumnElement) -> ColumnElement:
+    """Working seconds (Mon–Fri 09:00–18:00 Asia/Shanghai) from Monday 1970-01-05 to `column`.
+
+    The difference of two of these is crm.leads.sla.working_hours_between in seconds: the SLA
+    clock the rest of the app uses, computed in SQL (for timestamps after 1970-01-05).
+    """
+    open_s = WORKDAY_START.hour * 3600 + WORKDAY_START.minute * 60
+    close_s = WORKDAY_END.hour * 3600 + WORKDAY_END.minute * 60
+    per_day = close_s - open_s
+    days = _local_days_since_monday(column)
+    day = _whole(days)
+    weekday = day % 7  # 0 = Monday … 6 = Sunday
+    into_day = (days - day) * _SECONDS_PER_DAY
+    worked = case((into_day < open_s, 0), (into_day > close_s, per_day), else_=into_day - open_s)
+    return (
+        (day // 7) * (5 * per_day)
+        + case((weekday < 5, weekday * per_day), else_=5 * per_day)
+        + case((weekday < 5, worked), else_=0)
+    )
+
+
+def working_hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+    """Working hours from start to end, as the SLA counts them (to the millisecond)."""
+    seconds = working_seconds_since_epoch(end) - working_seconds_since_epoch(start)
+    return func.round(cast(seconds, Numeric) if _dialect() == "postgresql" else seconds, 3) / 3600.0
 
 
 def local_month(column: ColumnElement) -> ColumnElement:
@@ -31,7 +95,8 @@ def percentiles(values: Select, group_column: str | None, fractions: dict[str, f
 
     `values` must select a column labelled `value` (and `grp` when grouped). Window functions
     number the rows; the p-th percentile is the row at rank ceil(p × n) (the median averages
-    the two middle rows), so nothing but the answers leaves the database.
+    the two middle rows), so nothing but the answers leaves the database. Ranks are computed
+    with integers, so that 0.9 × 10 is 9 on every database, not 9.000000000000002.
     """
     sub = values.subquery()
     partition = [sub.c.grp] if group_column else []
@@ -44,11 +109,12 @@ def percentiles(values: Select, group_column: str | None, fractions: dict[str, f
     columns = [ranked.c.grp] if group_column else []
     for name, fraction in fractions.items():
         if fraction == 0.5:
-            low = func.floor((ranked.c.n + 1) / 2.0)
-            high = func.floor((ranked.c.n + 2) / 2.0)
+            low = (ranked.c.n + 1) // 2
+            high = (ranked.c.n + 2) // 2
             picked = func.avg(ranked.c.value).filter(or_(ranked.c.rn == low, ranked.c.rn == high))
         else:
-            rank = -func.floor(-(ranked.c.n * fraction))  # ceil without a dialect function
+            share = Fraction(fraction).limit_denominator(1000)
+            rank = (ranked.c.n * share.numerator + share.denominator - 1) // share.denominator
             picked = func.max(ranked.c.value).filter(ranked.c.rn == rank)
         columns.append(picked.label(name))
     query = select(*columns)
