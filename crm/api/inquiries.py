@@ -27,7 +27,10 @@ def json_body() -> dict | tuple:
     """The request's JSON object, or an error answer for anything else."""
     if not request.is_json:
         return api_error(415, "unsupported_media_type", _("Send the body as application/json."))
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[…]]]] nested deeper than the decoder's stack: not an object
+        body = None
     if not isinstance(body, dict):
         return api_error(400, "invalid_json", _("The request body must be a JSON object."))
     return body

@@ -24,7 +24,7 @@ def _limit() -> int:
     raw = request.args.get("limit", "")
     if not raw:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not raw.isdecimal() or len(raw) > 3 or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValidationFailed("limit", {"limit": [f"1–{MAX_LIMIT}"]})
     return int(raw)
 

@@ -13,6 +13,7 @@ from crm.api.openapi import operation, path_param, query_param
 from crm.api.registry import document
 from crm.exceptions import ValidationFailed
 from crm.extensions import db
+from crm.leads.filters import MAX_ID
 from crm.leads.service import get_lead_or_404
 from crm.matching.engine import Match
 from crm.matching.service import matches_for_lead, matches_for_property
@@ -20,6 +21,7 @@ from crm.models import Park, Property
 from crm.properties import service
 from crm.properties.schemas import ParkIn, PropertyIn, PropertyPatch
 from crm.validation import parse_input
+from crm.vocabulary import KINDS, PROPERTY_STATUSES
 
 bp = Blueprint("properties_api", __name__)
 MAX_MATCHES = 200
@@ -68,9 +70,21 @@ def _limit(default: int = 20) -> int:
     raw = request.args.get("limit", "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_MATCHES:
+    if not raw.isdecimal() or len(raw) > 3 or not 1 <= int(raw) <= MAX_MATCHES:
         raise ValidationFailed(
             _("Please correct the marked fields."), {"limit": [f"1–{MAX_MATCHES}"]}
+        )
+    return int(raw)
+
+
+def _id_arg(name: str) -> int | None:
+    """A row id from the query string; anything else (², 10**30, abc) is refused, not sent to SQL."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdecimal() or len(raw) > 10 or int(raw) > MAX_ID:
+        raise ValidationFailed(
+            _("Please correct the marked fields."), {name: [_("Please enter a whole number.")]}
         )
     return int(raw)
 
@@ -108,16 +122,19 @@ def create_park():
 @staff_token_required
 def list_properties():
     query = select(Property).order_by(Property.id.desc())
-    for name in ("status", "kind", "park_id"):
-        value = request.args.get(name)
-        if value:
-            query = query.where(
-                getattr(Property, name)
-                == (int(value) if name == "park_id" and value.isdigit() else value)
+    for name, allowed in (("status", PROPERTY_STATUSES), ("kind", KINDS)):
+        value = request.args.get(name, "").strip()
+        if value and value not in allowed:
+            raise ValidationFailed(
+                _("Please correct the marked fields."),
+                {name: [_("Please choose one of the listed values.")]},
             )
-    cursor = request.args.get("cursor", "")
-    if cursor.isdigit():
-        query = query.where(Property.id < int(cursor))
+        if value:
+            query = query.where(getattr(Property, name) == value)
+    if (park_id := _id_arg("park_id")) is not None:
+        query = query.where(Property.park_id == park_id)
+    if (cursor := _id_arg("cursor")) is not None:
+        query = query.where(Property.id < cursor)
     limit = _limit(50)
     rows = list(db.session.execute(query.limit(limit + 1)).scalars())
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None

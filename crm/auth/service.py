@@ -55,6 +55,8 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
 
 
 def find_user_by_email(email: str) -> User | None:
+    if "\x00" in email:  # no stored address has one, and PostgreSQL refuses it in a parameter
+        return None
     return db.session.execute(
         select(User).where(func.lower(User.email) == email.strip().lower())
     ).scalar_one_or_none()

@@ -21,6 +21,19 @@ from crm.timeutil import utcnow
 
 ERASED = "（已删除）"
 PURGE_BATCH = 500
+# Activities whose text or data can hold what the person wrote or who they are: a correction
+# records the old and new contact details, a merge note the other lead's contact and phone.
+_PERSONAL_ACTIVITIES = (
+    "inquiry",
+    "call",
+    "wechat",
+    "email",
+    "visit",
+    "note",
+    "lead_updated",
+    "merged",
+)
+_MERGED_PERSONAL = ("source_contact", "source_phone")
 
 
 @dataclass
@@ -163,8 +176,22 @@ def erase_person(phone_text: str, actor: User) -> dict[str, int]:
         for contact in contacts:
             session.delete(contact)
         counts["contacts"] = len(contacts)
+        counts["inquiries"] += _erase_merged_copies(session, phone)
         _record(session, "erase", phone, actor, **counts)
     return counts
+
+
+def _erase_merged_copies(session: Session, phone: str) -> int:
+    """What a merge carried to a lead of another phone: the raw inquiries and the merge note."""
+    moved = session.execute(select(Inquiry).where(Inquiry.phone == phone)).scalars().all()
+    for inquiry in moved:
+        session.delete(inquiry)
+    notes = session.execute(select(Activity).where(Activity.kind == "merged")).scalars()
+    for note in notes:
+        if (note.data or {}).get("source_phone") == phone:
+            note.body = None
+            note.data = {k: v for k, v in note.data.items() if k not in _MERGED_PERSONAL}
+    return len(moved)
 
 
 def _erase_leads(session: Session, leads: list[Lead], reason: str) -> dict[str, int]:
@@ -183,10 +210,7 @@ def _erase_leads(session: Session, leads: list[Lead], reason: str) -> dict[str, 
         session.execute(Inquiry.__table__.delete().where(Inquiry.lead_id.in_(ids)))
         session.execute(
             update(Activity)
-            .where(
-                Activity.lead_id.in_(ids),
-                Activity.kind.in_(("inquiry", "call", "wechat", "email", "visit", "note")),
-            )
+            .where(Activity.lead_id.in_(ids), Activity.kind.in_(_PERSONAL_ACTIVITIES))
             .values(body=None, data={})
             .execution_options(synchronize_session=False)
         )
