@@ -77,7 +77,7 @@ def isolate_requests(app: Flask) -> None:
     """
 
     def _fresh(sender: Flask, **_extra: object) -> None:
-        for name in ("_login_user", "api_user", "api_key"):
+        for name in ("_login_user", "api_user", "api_key", "_flask_babel"):
             g.pop(name, None)
         # A fresh snapshot, as a new session would see; the test's objects stay attached but
         # are reloaded on access (rollback alone expires nothing when no transaction is open).
