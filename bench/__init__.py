@@ -1,0 +1,1 @@
+"""ParkLead benchmarks: `python -m bench.run_all` (see bench/README.md)."""
