@@ -58,11 +58,10 @@ def create_bench_app(database_path: Path | None = None) -> Flask:
 
 
 def builder_app(database_path: Path) -> Flask:
-    """The real app, with pragmas for bulk loading only: a 1 GB page cache, no fsync.
-
-    Without them the random-order index inserts of a million leads spend most of their time
-    waiting for the disk; the data sets are throw-away files, so durability does not matter.
-    """
+    """The real app, with pragmas for bulk loading only: a 1 GB page cache and no fsync, so
+    that the random-order index inserts of a million leads need not wait for the disk (the
+    data sets are throw-away files). Measured runs use `create_bench_app` and the app's own
+    pragmas."""
     from sqlalchemy import event
 
     from crm.extensions import db
@@ -122,20 +121,6 @@ def explain(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> l
         depth[node] = depth.get(parent, -1) + 1
         lines.append("  " * depth[node] + detail)
     return lines
-
-
-def compiled_sql(statement, dialect) -> tuple[str, list[Any]]:
-    """A SQLAlchemy statement as SQLite text with its positional parameters."""
-    compiled = statement.compile(dialect=dialect)
-    params = compiled.construct_params()
-    processors = compiled._bind_processors
-    values = []
-    for name in compiled.positiontup:
-        value = params[name]
-        if name in processors and processors[name] is not None:
-            value = processors[name](value)
-        values.append(value)
-    return str(compiled), values
 
 
 # --- cached data sets --------------------------------------------------------------------------
