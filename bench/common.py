@@ -446,7 +446,19 @@ class StatementLog:
         return sorted(slowest.values(), key=lambda s: -s[2])
 
     def total_s(self) -> float:
+        """Seconds in cursor.execute: up to the first row (for a sorted or grouped query nearly
+        all of its work; for a streaming one, not the rows fetched after it)."""
         return sum(s[2] for s in self.statements)
+
+    def rerun_bare(self, conn: sqlite3.Connection) -> list[tuple[str, Any, float]]:
+        """Every SELECT again on a plain sqlite3 connection, fetching all rows: its full cost."""
+        out = []
+        for sql, params, _seconds in self.statements:
+            if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                started = time.perf_counter()
+                conn.execute(sql, params).fetchall()
+                out.append((sql, params, time.perf_counter() - started))
+        return out
 
 
 def one_line(sql: str, limit: int = 600) -> str:
