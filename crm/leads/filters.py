@@ -167,7 +167,7 @@ def search_condition(q: str):
     return or_(*conditions)
 
 
-def _not_merged():
+def not_merged():
     # Written so that no index can answer it: with a plain IS NULL SQLite walks the
     # merged_into_id index (every row matches) and sorts a million rows for one page.
     return func.coalesce(Lead.merged_into_id, 0) == 0
@@ -175,7 +175,7 @@ def _not_merged():
 
 def apply_filter(query: Select, f: LeadFilter, now: datetime, stale_days: int) -> Select:
     """Add the filter's conditions to a query over Lead."""
-    conditions = [_not_merged()]
+    conditions = [not_merged()]
     for column, value in (
         (Lead.stage, f.stage),
         (Lead.owner_id, f.owner_id),

@@ -33,6 +33,9 @@ class Lead(db.Model):
         Index("ix_leads_stage_created_at", "stage", "created_at", "id"),
         Index("ix_leads_created_at_id", "created_at", "id"),
         Index("ix_leads_last_activity_at_id", "last_activity_at", "id"),
+        # The board's columns: a stage's most recently active leads, overall and per owner.
+        Index("ix_leads_stage_last_activity_at", "stage", "last_activity_at", "id"),
+        Index("ix_leads_owner_stage_last_activity_at", "owner_id", "stage", "last_activity_at", "id"),
         Index("ix_leads_match", "req_kind", "req_area_min_sqm", "req_area_max_sqm"),
     )
 
@@ -279,6 +282,21 @@ class RoundRobinCursor(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_agent_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class LeadStageCount(db.Model):
+    """How many not-merged leads each owner (0 = unassigned) has in each stage.
+
+    Kept by database triggers on `leads` (migration 0006), so every writer — services, bulk
+    imports, the demo loader — keeps it right; the unfiltered board reads its counts here
+    instead of counting a million rows.
+    """
+
+    __tablename__ = "lead_stage_counts"
+
+    owner_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    lead_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PrivacyAction(db.Model):
