@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
 from crm.leads.filters import LeadFilter, apply_filter
-from crm.leads.service import visible_leads
-from crm.models import Lead, User
+from crm.leads.service import visible_lead_scopes
+from crm.models import Lead, LeadStageCount, User
 from crm.timeutil import utcnow
 from crm.vocabulary import STAGES
 
 CARDS_PER_COLUMN = 25
+UNASSIGNED_KEY = 0  # lead_stage_counts.owner_key of leads without an owner
 
 
 @dataclass(frozen=True)
@@ -26,19 +29,48 @@ class Column:
 
 
 def board(user: User, lead_filter: LeadFilter | None = None) -> list[Column]:
-    """Every stage in funnel order; counts from one GROUP BY, cards from one query per column."""
+    """Every stage in funnel order, with its count and its most recently active leads."""
     lead_filter = lead_filter or LeadFilter()
     now, stale_days = utcnow(), current_app.config["CRM_STALE_DAYS"]
-    base = apply_filter(visible_leads(user), lead_filter, now, stale_days)
-    counted = base.with_only_columns(Lead.stage, func.count()).group_by(Lead.stage)
-    counts = dict(db.session.execute(counted).all())
-    columns = []
-    for stage in STAGES:
-        cards = db.session.execute(
-            base.where(Lead.stage == stage)
+    scopes = [
+        apply_filter(scope, lead_filter, now, stale_days) for scope in visible_lead_scopes(user)
+    ]
+    counts = _filtered_counts(scopes) if lead_filter.narrows() else _kept_counts(user)
+    return [Column(stage, counts.get(stage, 0), _cards(scopes, stage)) for stage in STAGES]
+
+
+def _kept_counts(user: User) -> dict[str, int]:
+    """Unfiltered counts from the trigger-kept table: a few rows instead of every lead."""
+    query = select(LeadStageCount.stage, func.sum(LeadStageCount.lead_count)).group_by(
+        LeadStageCount.stage
+    )
+    if not user.is_manager:
+        query = query.where(LeadStageCount.owner_key.in_((user.id, UNASSIGNED_KEY)))
+    return {stage: int(total) for stage, total in db.session.execute(query)}
+
+
+def _filtered_counts(scopes) -> Counter:
+    counts: Counter = Counter()
+    for scope in scopes:
+        grouped = scope.with_only_columns(Lead.stage, func.count()).group_by(Lead.stage)
+        counts.update(dict(db.session.execute(grouped).all()))
+    return counts
+
+
+def _cards(scopes, stage: str) -> list[Lead]:
+    """The stage's most recently active leads: a page from each scope, merged."""
+    pages = [
+        db.session.execute(
+            scope.where(Lead.stage == stage)
             .options(selectinload(Lead.owner))
             .order_by(Lead.last_activity_at.desc(), Lead.id.desc())
             .limit(CARDS_PER_COLUMN)
-        ).scalars()
-        columns.append(Column(stage, counts.get(stage, 0), list(cards)))
-    return columns
+        )
+        .scalars()
+        .all()
+        for scope in scopes
+    ]
+    if len(pages) == 1:
+        return pages[0]
+    merged = heapq.merge(*pages, key=lambda lead: (lead.last_activity_at, lead.id), reverse=True)
+    return list(merged)[:CARDS_PER_COLUMN]

@@ -49,6 +49,12 @@ class LeadFilter:
     q: str | None = None
     sort: str = "newest"
 
+    def narrows(self) -> bool:
+        """True when any condition is set (the sort order alone narrows nothing)."""
+        return any(
+            getattr(self, f.name) not in (None, False, "") for f in fields(self) if f.name != "sort"
+        )
+
     def as_args(self) -> dict[str, str]:
         """The filter as query-string arguments (for links, saved filters, export)."""
         out = {}
