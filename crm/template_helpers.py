@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import Flask, current_app, request
@@ -58,6 +59,11 @@ def _user_name(user_id: int | None) -> str:
     return user.name if user else "—"
 
 
+def _translated(labels: Mapping[str, object]) -> dict[str, str]:
+    """A vocabulary with its lazy labels translated once, for loops that repeat them."""
+    return {code: str(text) for code, text in labels.items()}
+
+
 def _url_endpoints() -> set[str]:
     return set(current_app.view_functions)
 
@@ -82,4 +88,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_endpoints"] = _url_endpoints
     app.jinja_env.filters["local_dt"] = _local_datetime
     app.jinja_env.filters["num"] = _number
+    app.jinja_env.filters["translated"] = _translated
     app.jinja_env.globals["current_path"] = _current_path
