@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
-from crm.leads.filters import local_day_start
+from crm.leads.filters import local_day_start, not_merged
 from crm.leads.sla import LOCAL_TZ, sla_state, working_hours_between
 from crm.models import FollowUp, Lead, User
 from crm.timeutil import utcnow
-from crm.vocabulary import CLOSED_STAGES
+from crm.vocabulary import CLOSED_STAGES, STAGES
 
 SECTION_LIMIT = 50
 
@@ -59,19 +61,7 @@ def my_day(user: User, now: datetime | None = None) -> MyDay:
         ).scalars()
     )
     waiting = _waiting_for_first_contact(user, now, config["CRM_SLA_HOURS"])
-    stale = list(
-        db.session.execute(
-            select(Lead)
-            .where(
-                _mine(user, include_unassigned=False),
-                Lead.stage.not_in(CLOSED_STAGES),
-                Lead.merged_into_id.is_(None),
-                Lead.last_activity_at < now - timedelta(days=config["CRM_STALE_DAYS"]),
-            )
-            .order_by(Lead.last_activity_at)
-            .limit(SECTION_LIMIT)
-        ).scalars()
-    )
+    stale = _stale(user, now - timedelta(days=config["CRM_STALE_DAYS"]))
     return MyDay(
         overdue=[f for f in follow_ups if f.due_at < now],
         today=[f for f in follow_ups if f.due_at >= now],
@@ -82,6 +72,33 @@ def my_day(user: User, now: datetime | None = None) -> MyDay:
     )
 
 
+def _stale(user: User, cutoff: datetime) -> list[Lead]:
+    """The user's open leads quiet since before `cutoff`, longest quiet first.
+
+    One query per open stage walks the (owner, stage, last activity) index in order; one query
+    over every open stage would sort all of an agent's stale leads to return the first page.
+    """
+    pages = [
+        db.session.execute(
+            select(Lead)
+            .where(
+                _mine(user, include_unassigned=False),
+                Lead.stage == stage,
+                not_merged(),
+                Lead.last_activity_at < cutoff,
+            )
+            .order_by(Lead.last_activity_at, Lead.id)
+            .limit(SECTION_LIMIT)
+        )
+        .scalars()
+        .all()
+        for stage in STAGES
+        if stage not in CLOSED_STAGES
+    ]
+    oldest_first = heapq.merge(*pages, key=lambda lead: (lead.last_activity_at, lead.id))
+    return list(islice(oldest_first, SECTION_LIMIT))
+
+
 def _waiting_for_first_contact(user: User, now: datetime, sla_hours: float) -> list[WaitingLead]:
     leads = db.session.execute(
         select(Lead)
@@ -89,7 +106,7 @@ def _waiting_for_first_contact(user: User, now: datetime, sla_hours: float) -> l
             _mine(user, include_unassigned=True),
             Lead.first_response_at.is_(None),
             Lead.stage == "new",
-            Lead.merged_into_id.is_(None),
+            not_merged(),
         )
         .options(selectinload(Lead.owner))
         .order_by(Lead.created_at)
