@@ -110,6 +110,17 @@ def test_open_leads_without_activity_for_the_stale_days_are_stale(app, agent):
     assert [lead.id for lead in my_day(agent, NOW).stale] == [stale.id]
 
 
+def test_stale_leads_of_every_open_stage_come_longest_quiet_first(app, agent):
+    stale_days = app.config["CRM_STALE_DAYS"]
+    ages = {"qualified": 40, "new": 60, "visit": 50, "negotiation": stale_days + 1}
+    leads = {
+        stage: make_lead(agent, stage=stage, last_activity_at=NOW - timedelta(days=days))
+        for stage, days in ages.items()
+    }
+    expected = [leads[stage].id for stage in sorted(ages, key=ages.get, reverse=True)]
+    assert [lead.id for lead in my_day(agent, NOW).stale] == expected
+
+
 def test_unassigned_and_other_agents_leads_are_not_my_stale_leads(app, agent, other_agent):
     quiet_since = NOW - timedelta(days=app.config["CRM_STALE_DAYS"] + 1)
     make_lead(None, last_activity_at=quiet_since)
