@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from itertools import count
 
 import pytest
 from sqlalchemy import select
 
 from crm.database import write_transaction
 from crm.extensions import db
-from crm.models import Activity, Lead, User
-from tests.builders import bearer, make_inquiry, make_park, make_property, make_token
-
-_phones = count(13391280000)
-
-
-def make_lead(owner: User | None = None, phone: str | None = None, **overrides: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned)."""
-    result = make_inquiry("form", phone=phone or str(next(_phones)), **overrides)
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-    return lead
+from crm.models import Activity, Lead
+from tests.builders import bearer, make_lead, make_park, make_property, make_token
 
 
 def reload(row):

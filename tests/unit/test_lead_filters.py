@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from itertools import count
 
 import pytest
 
@@ -16,19 +15,7 @@ from crm.leads.filters import filter_from_args, phone_search_value
 from crm.leads.service import list_leads
 from crm.models import Lead, User
 from crm.timeutil import utcnow
-from tests.builders import make_inquiry, set_lead_stage
-
-_phones = count(13391230000)
-
-
-def make_lead(owner: User | None = None, phone: str | None = None, **overrides: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned)."""
-    result = make_inquiry("form", phone=phone or str(next(_phones)), **overrides)
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-    return lead
+from tests.builders import make_lead, set_lead_stage
 
 
 def set_columns(lead: Lead, **values: object) -> None:

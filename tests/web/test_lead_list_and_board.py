@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from itertools import count
 from urllib.parse import urlencode
 
 import pytest
@@ -11,23 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from crm.auth.service import set_user_active
-from crm.database import write_transaction
 from crm.extensions import db
 from crm.models import Activity, Lead, OutboxMessage, SavedFilter, User
-from tests.builders import make_inquiry, set_lead_stage
+from tests.builders import make_lead, set_lead_stage
 from tests.conftest import AuthActions
-
-_phones = count(13391260000)
-
-
-def make_lead(owner: User | None = None, phone: str | None = None, **overrides: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned)."""
-    result = make_inquiry("form", phone=phone or str(next(_phones)), **overrides)
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-    return lead
 
 
 def reload(row):

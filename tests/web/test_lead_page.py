@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime
-from itertools import count
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,22 +14,11 @@ from crm.database import write_transaction
 from crm.exceptions import VersionConflict
 from crm.extensions import db
 from crm.leads.pipeline import claim_lead
-from crm.models import Activity, FollowUp, Lead, User
-from tests.builders import make_inquiry, make_park, make_property
+from crm.models import Activity, FollowUp, Lead
+from tests.builders import make_lead, make_park, make_property
 from tests.conftest import AuthActions
 
-_phones = count(13391250000)
 CONFLICT = "其他人刚刚修改了这条线索"
-
-
-def make_lead(owner: User | None = None, phone: str | None = None, **overrides: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned)."""
-    result = make_inquiry("form", phone=phone or str(next(_phones)), **overrides)
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-    return lead
 
 
 def reload(row):

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.database import write_transaction
 from crm.leads.activities import complete_follow_up, log_activity, schedule_follow_up
-from crm.models import Lead, User
 from crm.staff.my_day import my_day
 from crm.timeutil import utcnow
-from tests.builders import make_inquiry, set_lead_stage
+from tests.builders import make_lead, set_lead_stage
 
-_phones = count(13391270000)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Thursday 26 November 2026, 10:00 in Shanghai.
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def make_lead(owner: User | None = None, **columns: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned); columns set after."""
-    result = make_inquiry("form", phone=str(next(_phones)))
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-        for name, value in columns.items():
-            setattr(lead, name, value)
-    return lead
 
 
 def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
@@ -76,9 +60,9 @@ def test_another_agents_follow_ups_are_not_listed(agent, other_agent):
 
 def test_new_leads_waiting_carry_their_sla_state(app, agent):
     assert app.config["CRM_SLA_HOURS"] == 2
-    breached = make_lead(agent, created_at=shanghai(25, 15))  # 3 h Wed + 1 h Thu
-    due = make_lead(agent, created_at=shanghai(25, 17, 30))  # 0.5 h Wed + 1 h Thu
-    fine = make_lead(None, created_at=shanghai(26, 8, 30))  # before opening: 1 h
+    breached = make_lead(agent, columns={"created_at": shanghai(25, 15)})  # 3 h Wed + 1 h Thu
+    due = make_lead(agent, columns={"created_at": shanghai(25, 17, 30)})  # 0.5 h Wed + 1 h Thu
+    fine = make_lead(None, columns={"created_at": shanghai(26, 8, 30)})  # before opening: 1 h
     waiting = {w.lead.id: (w.waited_hours, w.state) for w in my_day(agent, NOW).waiting}
     assert waiting == {
         breached.id: (4.0, "breached"),
@@ -88,13 +72,13 @@ def test_new_leads_waiting_carry_their_sla_state(app, agent):
 
 
 def test_a_lead_with_a_first_response_is_not_waiting(agent):
-    lead = make_lead(agent, created_at=shanghai(25, 15))
+    lead = make_lead(agent, columns={"created_at": shanghai(25, 15)})
     log_activity(lead, agent, "call", "已联系")
     assert my_day(agent, NOW).waiting == []
 
 
 def test_another_agents_new_lead_is_not_waiting_for_me(agent, other_agent):
-    make_lead(other_agent, created_at=shanghai(25, 15))
+    make_lead(other_agent, columns={"created_at": shanghai(25, 15)})
     assert my_day(agent, NOW).waiting == []
 
 
@@ -103,9 +87,9 @@ def test_another_agents_new_lead_is_not_waiting_for_me(agent, other_agent):
 
 def test_open_leads_without_activity_for_the_stale_days_are_stale(app, agent):
     quiet_since = NOW - timedelta(days=app.config["CRM_STALE_DAYS"] + 1)
-    stale = make_lead(agent, last_activity_at=quiet_since)
-    make_lead(agent, last_activity_at=NOW - timedelta(days=1))
-    closed = make_lead(agent, last_activity_at=quiet_since)
+    stale = make_lead(agent, columns={"last_activity_at": quiet_since})
+    make_lead(agent, columns={"last_activity_at": NOW - timedelta(days=1)})
+    closed = make_lead(agent, columns={"last_activity_at": quiet_since})
     set_lead_stage(closed.id, "won")
     assert [lead.id for lead in my_day(agent, NOW).stale] == [stale.id]
 
@@ -114,7 +98,9 @@ def test_stale_leads_of_every_open_stage_come_longest_quiet_first(app, agent):
     stale_days = app.config["CRM_STALE_DAYS"]
     ages = {"qualified": 40, "new": 60, "visit": 50, "negotiation": stale_days + 1}
     leads = {
-        stage: make_lead(agent, stage=stage, last_activity_at=NOW - timedelta(days=days))
+        stage: make_lead(
+            agent, columns={"stage": stage, "last_activity_at": NOW - timedelta(days=days)}
+        )
         for stage, days in ages.items()
     }
     expected = [leads[stage].id for stage in sorted(ages, key=ages.get, reverse=True)]
@@ -123,8 +109,8 @@ def test_stale_leads_of_every_open_stage_come_longest_quiet_first(app, agent):
 
 def test_unassigned_and_other_agents_leads_are_not_my_stale_leads(app, agent, other_agent):
     quiet_since = NOW - timedelta(days=app.config["CRM_STALE_DAYS"] + 1)
-    make_lead(None, last_activity_at=quiet_since)
-    make_lead(other_agent, last_activity_at=quiet_since)
+    make_lead(None, columns={"last_activity_at": quiet_since})
+    make_lead(other_agent, columns={"last_activity_at": quiet_since})
     assert my_day(agent, NOW).stale == []
 
 
@@ -136,9 +122,13 @@ def page(client, auth, agent):
     """The agent's day as the page shows it, after setting up overdue, waiting and stale work."""
     overdue = make_lead(agent, company="逾期回访机械有限公司")
     schedule_follow_up(overdue, agent, utcnow() - timedelta(hours=1), "确认面积")
-    make_lead(agent, company="等待联系食品有限公司", created_at=utcnow() - timedelta(days=10))
     make_lead(
-        agent, company="长期未跟进服饰有限公司", last_activity_at=utcnow() - timedelta(days=30)
+        agent, company="等待联系食品有限公司", columns={"created_at": utcnow() - timedelta(days=10)}
+    )
+    make_lead(
+        agent,
+        company="长期未跟进服饰有限公司",
+        columns={"last_activity_at": utcnow() - timedelta(days=30)},
     )
     auth.login(agent)
     response = client.get("/app/")

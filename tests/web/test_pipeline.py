@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from itertools import count
-
 import pytest
 from sqlalchemy import select
 
-from crm.database import write_transaction
 from crm.extensions import db
 from crm.leads.pipeline import change_stage
 from crm.leads.schemas import RequirementIn
 from crm.leads.service import correct_requirement
-from crm.models import Activity, Lead, Property, User
-from tests.builders import make_inquiry, make_park, make_property
+from crm.models import Activity, Lead, Property
+from tests.builders import make_inquiry, make_lead, make_park, make_property
 
-_phones = count(13391240000)
 CONFLICT = "其他人刚刚修改了这条线索"
-
-
-def make_lead(owner: User | None = None, phone: str | None = None, **overrides: object) -> Lead:
-    """A new lead from the public form, owned by `owner` (None: unassigned)."""
-    result = make_inquiry("form", phone=phone or str(next(_phones)), **overrides)
-    assert result.created
-    with write_transaction() as session:
-        lead = session.get(Lead, result.lead.id)
-        lead.owner_id = owner.id if owner else None
-    return lead
 
 
 def reload(row):
