@@ -386,16 +386,20 @@ def move_lost_reason(reason_id: int):
 @bp.post("/lost-reasons/<int:reason_id>/deactivate")
 @admin_required
 def deactivate_lost_reason(reason_id: int):
-    reason = service.set_lost_reason_active(reason_id, False)
-    _log("lost_reason_deactivated", reason.id)
-    flash(_("“%(label)s” is no longer offered.", label=reason.label), "success")
-    return _see_other("admin.lost_reasons")
+    return _set_lost_reason_active(reason_id, active=False)
 
 
 @bp.post("/lost-reasons/<int:reason_id>/reactivate")
 @admin_required
 def reactivate_lost_reason(reason_id: int):
-    reason = service.set_lost_reason_active(reason_id, True)
-    _log("lost_reason_reactivated", reason.id)
-    flash(_("“%(label)s” is offered again.", label=reason.label), "success")
+    return _set_lost_reason_active(reason_id, active=True)
+
+
+def _set_lost_reason_active(reason_id: int, active: bool):
+    reason = service.set_lost_reason_active(reason_id, active)
+    _log("lost_reason_reactivated" if active else "lost_reason_deactivated", reason.id)
+    if active:
+        flash(_("“%(label)s” is offered again.", label=reason.label), "success")
+    else:
+        flash(_("“%(label)s” is no longer offered.", label=reason.label), "success")
     return _see_other("admin.lost_reasons")
