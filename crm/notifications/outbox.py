@@ -59,6 +59,26 @@ def enqueue_webhook(
     )
 
 
+def enqueue_task(session: Session, name: str, payload: dict[str, Any]) -> None:
+    """Queue work to run after the transaction commits, outside it (e.g. a costly match).
+
+    The row commits with the change that asked for it, so the work is never lost, and it runs
+    in the delivery loop where no write lock is held. Handlers are registered by name.
+    """
+    session.add(
+        OutboxMessage(
+            channel="task", recipient=name, body=json.dumps(payload), payload=payload, lead_id=None
+        )
+    )
+
+
+_TASKS: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def register_task(name: str, handler: Callable[[dict[str, Any]], None]) -> None:
+    _TASKS[name] = handler
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -165,9 +185,14 @@ def _raise_for_robot_error(answer: bytes) -> None:
         raise RuntimeError(f"webhook refused: errcode {body['errcode']} {body.get('errmsg', '')}")
 
 
+def _run_task(row: OutboxMessage) -> None:
+    _TASKS[row.recipient](row.payload)
+
+
 _SENDERS: dict[str, Callable[[OutboxMessage], None]] = {
     "email": _send_email,
     "webhook": _send_webhook,
+    "task": _run_task,
 }
 
 

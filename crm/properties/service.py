@@ -15,7 +15,7 @@ from crm.database import write_transaction
 from crm.exceptions import NotAllowed, NotFound, StageRuleError, ValidationFailed, VersionConflict
 from crm.extensions import db
 from crm.models import Lead, Park, Property, PropertyEvent, User
-from crm.notifications.outbox import enqueue_email
+from crm.notifications.outbox import enqueue_email, enqueue_task, register_task
 from crm.properties.schemas import ParkIn, PropertyIn, PropertyPatch
 from crm.timeutil import utcnow
 from crm.vocabulary import PROPERTY_STATUSES, label
@@ -122,7 +122,7 @@ def create_property(user: User, data: PropertyIn) -> Property:
             )
         )
         if prop.status == "available":
-            notify_matching_leads(session, prop)
+            _queue_match_notice(session, prop)
     return prop
 
 
@@ -187,7 +187,7 @@ def _set_status(
         )
     )
     if status == "available" and old != "available":
-        notify_matching_leads(session, prop)
+        _queue_match_notice(session, prop)
 
 
 def reserve_property(
@@ -257,39 +257,58 @@ def release_lapsed_reservations(now: datetime | None = None) -> int:
     return len(lapsed)
 
 
-def notify_matching_leads(session: Session, prop: Property) -> int:
-    """E-mail the owners of open leads the property fits: one message per owner."""
+PROPERTY_AVAILABLE_TASK = "property_available"
+
+
+def _queue_match_notice(session: Session, prop: Property) -> None:
+    """Matching a property against every open lead takes seconds on a big database: it runs
+    from the outbox after this transaction commits, not while it holds the write lock."""
+    session.flush()
+    enqueue_task(session, PROPERTY_AVAILABLE_TASK, {"property_id": prop.id})
+
+
+def notify_matching_leads(payload: dict) -> int:
+    """E-mail the owners of open leads the property fits, one message per owner — if the
+    property is still available when the task runs."""
     from crm.matching.service import matches_for_property
 
-    session.flush()
+    prop = db.session.get(Property, payload["property_id"])
+    if prop is None or prop.status != "available":
+        db.session.rollback()
+        return 0
     matches = matches_for_property(prop, limit=NOTIFY_LIMIT)
+    db.session.rollback()  # end the read snapshot before the write transaction
     if not matches:
         return 0
-    leads = {
-        lead.id: lead
-        for lead in session.execute(
-            select(Lead).where(Lead.id.in_([m.lead_id for m in matches]))
-        ).scalars()
-    }
-    by_owner: dict[int, list[tuple[Lead, int]]] = defaultdict(list)
-    for match in matches:
-        lead = leads[match.lead_id]
-        if lead.owner_id:
-            by_owner[lead.owner_id].append((lead, match.score))
-    base = current_app.config["CRM_BASE_URL"].rstrip("/")
-    for owner_id, items in by_owner.items():
-        owner = session.get(User, owner_id)
-        if owner is None or not owner.active:
-            continue
-        with force_locale(owner.locale or "zh"):
-            subject = _(
-                "%(title)s is available and fits %(n)s of your leads",
-                title=prop.title,
-                n=len(items),
-            )
-            lines = [f"{base}/app/properties/{prop.id}"] + [
-                f"- {lead.reference} {lead.company} ({score}) {base}/app/leads/{lead.id}"
-                for lead, score in items
-            ]
-        enqueue_email(session, owner.email, subject, "\n".join(lines), None)
+    with write_transaction() as session:
+        prop = session.get(Property, payload["property_id"])
+        leads = session.execute(select(Lead).where(Lead.id.in_([m.lead_id for m in matches])))
+        by_lead = {lead.id: lead for lead in leads.scalars()}
+        by_owner: dict[int, list[tuple[Lead, int]]] = defaultdict(list)
+        for match in matches:
+            lead = by_lead.get(match.lead_id)
+            if lead is not None and lead.owner_id:
+                by_owner[lead.owner_id].append((lead, match.score))
+        for owner_id, items in by_owner.items():
+            _email_owner(session, session.get(User, owner_id), prop, items)
     return len(by_owner)
+
+
+def _email_owner(
+    session: Session, owner: User | None, prop: Property, items: list[tuple[Lead, int]]
+) -> None:
+    if owner is None or not owner.active:
+        return
+    base = current_app.config["CRM_BASE_URL"].rstrip("/")
+    with force_locale(owner.locale or "zh"):
+        subject = _(
+            "%(title)s is available and fits %(n)s of your leads", title=prop.title, n=len(items)
+        )
+    lines = [f"{base}/app/properties/{prop.id}"] + [
+        f"- {lead.reference} {lead.company} ({score}) {base}/app/leads/{lead.id}"
+        for lead, score in items
+    ]
+    enqueue_email(session, owner.email, subject, "\n".join(lines), None)
+
+
+register_task(PROPERTY_AVAILABLE_TASK, notify_matching_leads)
