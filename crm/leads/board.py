@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only
 
 from crm.extensions import db
 from crm.leads.filters import LeadFilter, apply_filter
@@ -19,6 +19,18 @@ from crm.vocabulary import STAGES
 
 CARDS_PER_COLUMN = 25
 UNASSIGNED_KEY = 0  # lead_stage_counts.owner_key of leads without an owner
+# What a card shows (the owner's name comes from the session's users); loading whole leads (the inquiry text, the requirement) would triple the
+# time spent turning rows into objects.
+_CARD_COLUMNS = load_only(
+    Lead.id,
+    Lead.reference,
+    Lead.company,
+    Lead.version,
+    Lead.stage,
+    Lead.owner_id,
+    Lead.last_activity_at,
+    raiseload=True,
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ def _cards(scopes, stage: str) -> list[Lead]:
     pages = [
         db.session.execute(
             scope.where(Lead.stage == stage)
-            .options(selectinload(Lead.owner))
+            .options(_CARD_COLUMNS)
             .order_by(Lead.last_activity_at.desc(), Lead.id.desc())
             .limit(CARDS_PER_COLUMN)
         )
