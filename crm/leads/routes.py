@@ -17,6 +17,7 @@ from crm.form_helpers import as_id, choices
 from crm.leads import activities, pipeline, service
 from crm.leads import choices as lookups
 from crm.leads.board import board as build_board
+from crm.leads.board import owner_names as board_owner_names
 from crm.leads.filters import filter_from_args
 from crm.leads.forms import (
     ActivityForm,
@@ -82,8 +83,12 @@ def remove_saved_filter(filter_id: int):
 @login_required
 def board():
     lead_filter = filter_from_args(request.args)
+    columns = build_board(current_user, lead_filter)
     return render_template(
-        "leads/board.html", columns=build_board(current_user, lead_filter), lead_filter=lead_filter
+        "leads/board.html",
+        columns=columns,
+        owner_names=board_owner_names(columns),
+        lead_filter=lead_filter,
     )
 
 
