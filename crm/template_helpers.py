@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -52,11 +52,17 @@ def _staff_nav() -> list[tuple[str, str, bool]]:
 
 
 def _user_name(user_id: int | None) -> str:
+    """A user's name, looked up once per request (the session does not keep loaded users)."""
     from crm.extensions import db
     from crm.models import User
 
-    user = db.session.get(User, user_id) if user_id else None
-    return user.name if user else "—"
+    if not user_id:
+        return "—"
+    names = g.setdefault("user_names", {})
+    if user_id not in names:
+        user = db.session.get(User, user_id)
+        names[user_id] = user.name if user else "—"
+    return names[user_id]
 
 
 def _translated(labels: Mapping[str, object]) -> dict[str, str]:
