@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm.leads.sla import sla_state, working_hours_between
 
@@ -81,3 +83,28 @@ def test_utc_inputs_are_read_in_shanghai_time():
 )
 def test_sla_state_thresholds_for_a_two_hour_sla(waited, expected):
     assert sla_state(waited, 2) == expected
+
+
+def _hours_day_by_day(start: datetime, end: datetime) -> float:
+    """The definition, walked a day at a time: the constant-time version must agree."""
+    start_local, end_local = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    total, day = 0.0, start_local.date()
+    while day <= end_local.date():
+        if day.weekday() < 5:
+            open_at = datetime.combine(day, time(9), SHANGHAI)
+            close_at = datetime.combine(day, time(18), SHANGHAI)
+            lo, hi = max(open_at, start_local), min(close_at, end_local)
+            total += max((hi - lo).total_seconds(), 0.0)
+        day += timedelta(days=1)
+    return total / 3600
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(1999, 1, 1), max_value=datetime(2040, 1, 1)),
+    span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=800)),
+)
+def test_working_hours_equal_a_day_by_day_count(start, span):
+    start = start.replace(tzinfo=UTC)
+    end = start + span
+    assert working_hours_between(start, end) == pytest.approx(_hours_day_by_day(start, end))
