@@ -62,6 +62,7 @@ def pages(lead_id: int, phone: str) -> list[tuple[str, str]]:
         ("search by phone", "/app/leads/?q=" + quote(national(phone))),
         ("board", "/app/leads/board"),
         ("lead page", f"/app/leads/{lead_id}"),
+        ("my day", "/app/"),  # not a target of the issue: the agent's home page, watched too
     ]
 
 
