@@ -38,11 +38,13 @@ Price compares rent with ``rent_max_yuan_sqm_month`` and sale price with
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -59,6 +61,8 @@ Status = Literal["pass", "fail", "unknown"]
 PASS: Status = "pass"
 FAIL: Status = "fail"
 UNKNOWN: Status = "unknown"
+
+_T = TypeVar("_T")
 
 _KIND_LABELS = {
     "factory": _l("factory"),
@@ -160,11 +164,6 @@ class Match:
     score: int
     is_match: bool
     reasons: tuple[Reason, ...]
-
-
-class _Soft(NamedTuple):
-    reason: Reason
-    credit: float
 
 
 class _MinimumRule(NamedTuple):
@@ -286,17 +285,113 @@ def _required_deal(deal: str | None) -> str | None:
     return {"rent": "rent", "buy": "sale"}.get(deal or "")
 
 
-# --- hard rules -------------------------------------------------------------------------
+# --- hard rules: outcomes ---------------------------------------------------------------
+# Each rule's pass / fail / unknown, without words: the ranking runs these for every
+# candidate, and the reasons below are built from them for the few pairs shown.
+
+
+def _status_outcome(prop: PropertyFacts, lead_id: int | None) -> Status:
+    if prop.status is None:
+        return UNKNOWN
+    if prop.status == "available":
+        return PASS
+    if prop.status == "reserved" and lead_id is not None and prop.reserved_for_lead_id == lead_id:
+        return PASS
+    return FAIL
+
+
+def _kind_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
+    if req.kind is None or prop.kind is None:
+        return UNKNOWN
+    return PASS if prop.kind == req.kind else FAIL
+
+
+def _deal_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
+    if req.deal is None or not prop.deals:
+        return UNKNOWN
+    needed = _required_deal(req.deal)
+    return PASS if needed is None or needed in prop.deals else FAIL
+
+
+def _area_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
+    if req.area_min_sqm is None and req.area_max_sqm is None:
+        return UNKNOWN
+    area = property_area_sqm(prop)
+    if area is None:
+        return UNKNOWN
+    low, high = _area_limits(req)
+    if _within(area, low, high) or _within(area, req.area_min_sqm, req.area_max_sqm):
+        return PASS
+    return FAIL
+
+
+def _minimum_outcome(rule: _MinimumRule, req: RequirementFacts, prop: PropertyFacts) -> Status:
+    required = getattr(req, rule.required_attr)
+    actual = getattr(prop, rule.actual_attr)
+    if required is None or actual is None:
+        return UNKNOWN
+    return PASS if _at_least(actual, required) else FAIL
+
+
+def _industry_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
+    if req.industry is None:
+        return UNKNOWN
+    if req.industry in prop.industries_excluded:
+        return FAIL
+    if prop.industries_allowed and req.industry not in prop.industries_allowed:
+        return FAIL
+    return PASS
+
+
+def _chemical_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status | None:
+    if req.industry != "chemical":
+        return None
+    return PASS if prop.park.chemical_allowed else FAIL
+
+
+def required_tax_wan(prop: PropertyFacts) -> float | None:
+    """Annual tax a tenant must pay: max of the property minimum and park 亩均税收 × 亩."""
+    parts = [part for part in (prop.min_annual_tax_wan, _park_tax_wan(prop)) if part is not None]
+    return max(parts) if parts else None
+
+
+def _park_tax_wan(prop: PropertyFacts) -> float | None:
+    per_mu, mu = prop.park.min_tax_per_mu_wan, prop.land_area_mu
+    return None if per_mu is None or mu is None else per_mu * mu
+
+
+def _tax_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
+    required = required_tax_wan(prop)
+    if required is None or req.tax_wan is None:
+        return UNKNOWN
+    return PASS if _at_least(req.tax_wan, required) else FAIL
+
+
+def _requirement_rules_hold(req: RequirementFacts, prop: PropertyFacts) -> bool:
+    """Every hard rule but status holds (status alone depends on which lead is asking)."""
+    return (
+        _kind_outcome(req, prop) != FAIL
+        and _deal_outcome(req, prop) != FAIL
+        and _area_outcome(req, prop) != FAIL
+        and all(_minimum_outcome(rule, req, prop) != FAIL for rule in _MINIMUM_RULES)
+        and _industry_outcome(req, prop) != FAIL
+        and _chemical_outcome(req, prop) != FAIL
+        and _tax_outcome(req, prop) != FAIL
+    )
+
+
+# --- hard rules: reasons ----------------------------------------------------------------
 
 
 def _status_reason(prop: PropertyFacts, lead_id: int | None) -> Reason:
-    if prop.status is None:
+    outcome = _status_outcome(prop, lead_id)
+    if outcome == UNKNOWN:
         return Reason("status", UNKNOWN, _("Status not recorded"))
-    if prop.status == "available":
-        return Reason("status", PASS, _("Available"))
-    if prop.status == "reserved" and lead_id is not None and prop.reserved_for_lead_id == lead_id:
+    if outcome == PASS:
+        if prop.status == "available":
+            return Reason("status", PASS, _("Available"))
         return Reason("status", PASS, _("Reserved for this lead"))
-    status = _label(_STATUS_LABELS, prop.status)
+    status = _label(_STATUS_LABELS, prop.status or "")
     return Reason("status", FAIL, _("Not available (%(status)s)", status=status))
 
 
@@ -306,7 +401,7 @@ def _kind_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
     if prop.kind is None:
         return Reason("kind", UNKNOWN, _("Kind of property not recorded"))
     kind, wanted = _label(_KIND_LABELS, prop.kind), _label(_KIND_LABELS, req.kind)
-    if prop.kind == req.kind:
+    if _kind_outcome(req, prop) == PASS:
         return Reason("kind", PASS, _("Kind %(kind)s as required", kind=kind))
     return Reason(
         "kind", FAIL, _("Kind %(kind)s, but %(wanted)s is required", kind=kind, wanted=wanted)
@@ -319,10 +414,9 @@ def _deal_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
     if not prop.deals:
         return Reason("deal", UNKNOWN, _("Rent or sale terms not recorded"))
     offered = _labels(_DEAL_LABELS, prop.deals)
-    needed = _required_deal(req.deal)
-    if needed is None or needed in prop.deals:
+    if _deal_outcome(req, prop) == PASS:
         return Reason("deal", PASS, _("Offered for %(deals)s", deals=offered))
-    wanted = _label(_DEAL_LABELS, needed)
+    wanted = _label(_DEAL_LABELS, _required_deal(req.deal) or "")
     detail = _("Not offered for %(wanted)s, only for %(deals)s", wanted=wanted, deals=offered)
     return Reason("deal", FAIL, detail)
 
@@ -346,20 +440,20 @@ def _area_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
         "required": _area_range(req.area_min_sqm, req.area_max_sqm),
         "margin": _area_range(low, high),
     }
-    if _within(area, req.area_min_sqm, req.area_max_sqm):
-        return Reason("area", PASS, _("Area %(area)s fits the requirement (%(required)s)", **args))
-    if _within(area, low, high):
+    if _area_outcome(req, prop) == FAIL:
         detail = _(
-            "Area %(area)s is just outside the requirement (%(required)s) "
-            "but within the allowed margin (%(margin)s)",
+            "Area %(area)s is outside the requirement (%(required)s) and its margin (%(margin)s)",
             **args,
         )
-        return Reason("area", PASS, detail)
+        return Reason("area", FAIL, detail)
+    if _within(area, req.area_min_sqm, req.area_max_sqm):
+        return Reason("area", PASS, _("Area %(area)s fits the requirement (%(required)s)", **args))
     detail = _(
-        "Area %(area)s is outside the requirement (%(required)s) and its margin (%(margin)s)",
+        "Area %(area)s is just outside the requirement (%(required)s) "
+        "but within the allowed margin (%(margin)s)",
         **args,
     )
-    return Reason("area", FAIL, detail)
+    return Reason("area", PASS, detail)
 
 
 def _minimum_reason(rule: _MinimumRule, req: RequirementFacts, prop: PropertyFacts) -> Reason:
@@ -370,7 +464,7 @@ def _minimum_reason(rule: _MinimumRule, req: RequirementFacts, prop: PropertyFac
     if actual is None:
         return Reason(rule.criterion, UNKNOWN, str(rule.not_recorded))
     args = {"actual": format_number(actual), "required": format_number(required)}
-    if _at_least(actual, required):
+    if _minimum_outcome(rule, req, prop) == PASS:
         return Reason(rule.criterion, PASS, str(rule.meets) % args)
     return Reason(rule.criterion, FAIL, str(rule.below) % args)
 
@@ -381,7 +475,7 @@ def _industry_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
     industry = _label(_INDUSTRY_LABELS, req.industry)
     if req.industry in prop.industries_excluded:
         return Reason("industry", FAIL, _("Industry %(industry)s is excluded", industry=industry))
-    if prop.industries_allowed and req.industry not in prop.industries_allowed:
+    if _industry_outcome(req, prop) == FAIL:
         allowed = _labels(_INDUSTRY_LABELS, prop.industries_allowed)
         detail = _(
             "Industry %(industry)s is not among those allowed (%(allowed)s)",
@@ -395,22 +489,12 @@ def _industry_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
 
 
 def _chemical_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason | None:
-    if req.industry != "chemical":
+    outcome = _chemical_outcome(req, prop)
+    if outcome is None:
         return None
-    if prop.park.chemical_allowed:
+    if outcome == PASS:
         return Reason("chemical", PASS, _("The park allows chemical processes"))
     return Reason("chemical", FAIL, _("The park does not allow chemical processes"))
-
-
-def required_tax_wan(prop: PropertyFacts) -> float | None:
-    """Annual tax a tenant must pay: max of the property minimum and park 亩均税收 × 亩."""
-    parts = [part for part in (prop.min_annual_tax_wan, _park_tax_wan(prop)) if part is not None]
-    return max(parts) if parts else None
-
-
-def _park_tax_wan(prop: PropertyFacts) -> float | None:
-    per_mu, mu = prop.park.min_tax_per_mu_wan, prop.land_area_mu
-    return None if per_mu is None or mu is None else per_mu * mu
 
 
 def _required_tax_text(prop: PropertyFacts, required: float) -> str:
@@ -435,7 +519,7 @@ def _tax_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
             "tax", UNKNOWN, _("Annual tax not stated (required %(required)s)", required=needed)
         )
     args = {"tax": _wan(req.tax_wan), "required": needed}
-    if _at_least(req.tax_wan, required):
+    if _tax_outcome(req, prop) == PASS:
         return Reason("tax", PASS, _("Annual tax %(tax)s meets the required %(required)s", **args))
     return Reason("tax", FAIL, _("Annual tax %(tax)s is below the required %(required)s", **args))
 
@@ -454,7 +538,7 @@ def _hard_reasons(req: RequirementFacts, prop: PropertyFacts, lead_id: int | Non
     return [reason for reason in reasons if reason is not None]
 
 
-# --- soft score -------------------------------------------------------------------------
+# --- soft score: credits ----------------------------------------------------------------
 
 
 def _area_credit(req: RequirementFacts, prop: PropertyFacts) -> float:
@@ -483,104 +567,162 @@ def _overshoot(price: float, budget: float) -> float:
     return price / budget - 1
 
 
-def _price_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
+def _best_price(req: RequirementFacts, prop: PropertyFacts) -> tuple[float, float, str] | None:
+    """The (price, budget, side) compared: the side least over budget, None if none."""
     pairs = _price_pairs(req, prop)
     if not pairs:
-        detail = _("No price and budget to compare")
-        return _Soft(Reason("price", UNKNOWN, detail), UNKNOWN_CREDIT)
-    price, budget, side = min(pairs, key=lambda pair: _overshoot(pair[0], pair[1]))
-    unit = _rent if side == "rent" else _wan
-    args = {"price": unit(price), "budget": unit(budget)}
-    over = _overshoot(price, budget)
-    if over == 0:
-        detail = _("Price %(price)s is within the budget of %(budget)s", **args)
-        return _Soft(Reason("price", PASS, detail), 1.0)
-    percent = format_number(over * 100)
-    detail = _(
-        "Price %(price)s is %(percent)s%% over the budget of %(budget)s", percent=percent, **args
-    )
-    return _Soft(Reason("price", FAIL, detail), 0.5 * max(0.0, 1 - 2 * over))
+        return None
+    return min(pairs, key=lambda pair: _overshoot(pair[0], pair[1]))
 
 
-def _places(location: str | None) -> list[str]:
+def _price_credit(best: tuple[float, float, str] | None) -> float:
+    if best is None:
+        return UNKNOWN_CREDIT
+    over = _overshoot(best[0], best[1])
+    return 1.0 if over == 0 else 0.5 * max(0.0, 1 - 2 * over)
+
+
+@functools.lru_cache(maxsize=4096)
+def _places(location: str | None) -> tuple[str, ...]:
     text = (location or "").replace(",", "，")
-    return [place.strip() for place in text.split("，") if place.strip()]
+    return tuple(place.strip() for place in text.split("，") if place.strip())
+
+
+def _park_places(park: ParkFacts) -> list[str]:
+    return [p.strip() for p in (park.city, park.district, park.name) if p and p.strip()]
 
 
 def _same_place(place: str, park_place: str) -> bool:
     return place in park_place or park_place in place
 
 
-def _location_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
-    places = _places(req.location)
-    if not places:
-        return _Soft(Reason("location", UNKNOWN, _("Location not stated")), UNKNOWN_CREDIT)
-    park = prop.park
-    park_places = [p.strip() for p in (park.city, park.district, park.name) if p and p.strip()]
+def _place_match(places: Iterable[str], park_places: list[str]) -> tuple[str, str] | None:
+    """The first (place, park place) that name the same place, None if none."""
     for place in places:
         for park_place in park_places:
             if _same_place(place, park_place):
-                detail = _(
-                    "%(place)s matches the park (%(park_place)s)",
-                    place=place,
-                    park_place=park_place,
-                )
-                return _Soft(Reason("location", PASS, detail), 1.0)
+                return place, park_place
+    return None
+
+
+def _location_credit(req: RequirementFacts, prop: PropertyFacts) -> float:
+    places = _places(req.location)
+    if not places:
+        return UNKNOWN_CREDIT
+    return 1.0 if _place_match(places, _park_places(prop.park)) else 0.0
+
+
+def _focus_credit(req: RequirementFacts, prop: PropertyFacts) -> float:
+    if req.industry is None or not prop.park.focus_industries:
+        return UNKNOWN_CREDIT
+    return 1.0 if req.industry in prop.park.focus_industries else 0.0
+
+
+def _availability_credit(prop: PropertyFacts, today: date) -> float:
+    if prop.available_from is None:
+        return UNKNOWN_CREDIT
+    days = (prop.available_from - today).days
+    if days <= 0:
+        return 1.0
+    return 1 - 0.5 * days / SOON_DAYS if days <= SOON_DAYS else 0.0
+
+
+def _credits(req: RequirementFacts, prop: PropertyFacts, today: date) -> tuple[float, ...]:
+    """Each soft criterion's credit, in the order of ``WEIGHTS``."""
+    return (
+        _area_credit(req, prop),
+        _price_credit(_best_price(req, prop)),
+        _location_credit(req, prop),
+        _focus_credit(req, prop),
+        _availability_credit(prop, today),
+    )
+
+
+def _score(credits: tuple[float, ...]) -> int:
+    total = sum(weight * credit for weight, credit in zip(WEIGHTS.values(), credits, strict=True))
+    return max(0, min(100, math.floor(total + 0.5)))
+
+
+# --- soft score: reasons ----------------------------------------------------------------
+
+
+def _price_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    best = _best_price(req, prop)
+    if best is None:
+        return Reason("price", UNKNOWN, _("No price and budget to compare"))
+    price, budget, side = best
+    unit = _rent if side == "rent" else _wan
+    args = {"price": unit(price), "budget": unit(budget)}
+    over = _overshoot(price, budget)
+    if over == 0:
+        return Reason(
+            "price", PASS, _("Price %(price)s is within the budget of %(budget)s", **args)
+        )
+    percent = format_number(over * 100)
+    detail = _(
+        "Price %(price)s is %(percent)s%% over the budget of %(budget)s", percent=percent, **args
+    )
+    return Reason("price", FAIL, detail)
+
+
+def _location_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
+    places = _places(req.location)
+    if not places:
+        return Reason("location", UNKNOWN, _("Location not stated"))
+    park_places = _park_places(prop.park)
+    found = _place_match(places, park_places)
+    if found:
+        detail = _(
+            "%(place)s matches the park (%(park_place)s)", place=found[0], park_place=found[1]
+        )
+        return Reason("location", PASS, detail)
     detail = _(
         "The park (%(park)s) is not in %(places)s",
         park=" ".join(park_places),
         places="，".join(places),
     )
-    return _Soft(Reason("location", FAIL, detail), 0.0)
+    return Reason("location", FAIL, detail)
 
 
-def _focus_soft(req: RequirementFacts, prop: PropertyFacts) -> _Soft:
+def _focus_reason(req: RequirementFacts, prop: PropertyFacts) -> Reason:
     focus = prop.park.focus_industries
     if req.industry is None:
-        return _Soft(Reason("focus", UNKNOWN, _("Industry not stated")), UNKNOWN_CREDIT)
+        return Reason("focus", UNKNOWN, _("Industry not stated"))
     if not focus:
-        detail = _("The park records no focus industries")
-        return _Soft(Reason("focus", UNKNOWN, detail), UNKNOWN_CREDIT)
+        return Reason("focus", UNKNOWN, _("The park records no focus industries"))
     industry = _label(_INDUSTRY_LABELS, req.industry)
     if req.industry in focus:
         detail = _("Industry %(industry)s is a focus industry of the park", industry=industry)
-        return _Soft(Reason("focus", PASS, detail), 1.0)
+        return Reason("focus", PASS, detail)
     detail = _(
         "Industry %(industry)s is not a focus industry of the park (%(focus)s)",
         industry=industry,
         focus=_labels(_INDUSTRY_LABELS, focus),
     )
-    return _Soft(Reason("focus", FAIL, detail), 0.0)
+    return Reason("focus", FAIL, detail)
 
 
-def _availability_soft(prop: PropertyFacts, today: date) -> _Soft:
+def _availability_reason(prop: PropertyFacts, today: date) -> Reason:
     when = prop.available_from
     if when is None:
-        detail = _("Availability date not recorded")
-        return _Soft(Reason("availability", UNKNOWN, detail), UNKNOWN_CREDIT)
+        return Reason("availability", UNKNOWN, _("Availability date not recorded"))
     days = (when - today).days
     if days <= 0:
-        return _Soft(Reason("availability", PASS, _("Available now")), 1.0)
+        return Reason("availability", PASS, _("Available now"))
     args = {"date": when.isoformat(), "days": days}
     if days <= SOON_DAYS:
-        detail = _("Available from %(date)s, in %(days)s days", **args)
-        return _Soft(Reason("availability", PASS, detail), 1 - 0.5 * days / SOON_DAYS)
+        return Reason("availability", PASS, _("Available from %(date)s, in %(days)s days", **args))
     detail = _("Available only from %(date)s, in %(days)s days", **args)
-    return _Soft(Reason("availability", FAIL, detail), 0.0)
+    return Reason("availability", FAIL, detail)
 
 
-def _soft(req: RequirementFacts, prop: PropertyFacts, today: date) -> dict[str, _Soft]:
-    return {
-        "price": _price_soft(req, prop),
-        "location": _location_soft(req, prop),
-        "focus": _focus_soft(req, prop),
-        "availability": _availability_soft(prop, today),
-    }
-
-
-def _score(credits: dict[str, float]) -> int:
-    total = sum(WEIGHTS[name] * credit for name, credit in credits.items())
-    return max(0, min(100, math.floor(total + 0.5)))
+def _soft_reasons(req: RequirementFacts, prop: PropertyFacts, today: date) -> list[Reason]:
+    return [
+        _price_reason(req, prop),
+        _location_reason(req, prop),
+        _focus_reason(req, prop),
+        _availability_reason(prop, today),
+    ]
 
 
 # --- public API -------------------------------------------------------------------------
@@ -595,21 +737,41 @@ def evaluate(
 ) -> Match:
     """Apply the hard rules and, when they all hold, the soft score to one pair."""
     hard = _hard_reasons(req, prop, lead_id)
-    soft = _soft(req, prop, today)
     is_match = all(reason.status != FAIL for reason in hard)
-    credits = {"area": _area_credit(req, prop)} | {name: s.credit for name, s in soft.items()}
-    reasons = tuple(hard) + tuple(s.reason for s in soft.values())
-    score = _score(credits) if is_match else 0
+    score = _score(_credits(req, prop, today)) if is_match else 0
+    reasons = tuple(hard) + tuple(_soft_reasons(req, prop, today))
     return Match(prop.id, lead_id, score, is_match, reasons)
 
 
-def _best(
-    matches: Iterable[Match], key: Callable[[Match], int | None], limit: int | None
-) -> list[Match]:
+def match_score(
+    req: RequirementFacts,
+    prop: PropertyFacts,
+    *,
+    today: date,
+    lead_id: int | None = None,
+) -> int | None:
+    """``evaluate``'s score when the pair matches, else None; no reasons are built.
+
+    This is what ranking runs on every candidate; ``evaluate`` then explains the few kept.
+    """
+    if _status_outcome(prop, lead_id) == FAIL or not _requirement_rules_hold(req, prop):
+        return None
+    return _score(_credits(req, prop, today))
+
+
+def _check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
-    ranked = sorted((m for m in matches if m.is_match), key=lambda m: (-m.score, key(m)))
-    return ranked if limit is None else ranked[:limit]
+
+
+def _best(scored: Iterable[tuple[int, int, _T]], limit: int | None) -> list[tuple[int, int, _T]]:
+    """The (score, id, item) triples best first, ties by id: a bounded heap under a limit."""
+    key = _best_first
+    return sorted(scored, key=key) if limit is None else heapq.nsmallest(limit, scored, key=key)
+
+
+def _best_first(scored: tuple[int, int, object]) -> tuple[int, int]:
+    return -scored[0], scored[1]
 
 
 def rank(
@@ -620,9 +782,20 @@ def rank(
     limit: int | None = None,
     lead_id: int | None = None,
 ) -> list[Match]:
-    """Matching properties for a requirement, best first, ties by property id."""
-    matches = (evaluate(req, prop, today=today, lead_id=lead_id) for prop in props)
-    return _best(matches, lambda m: m.property_id, limit)
+    """Matching properties for a requirement, best first, ties by property id.
+
+    Every property is scored without words; only those returned are explained.
+    """
+    _check_limit(limit)
+    scored = (
+        (score, prop.id, prop)
+        for prop in props
+        if (score := match_score(req, prop, today=today, lead_id=lead_id)) is not None
+    )
+    return [
+        evaluate(req, prop, today=today, lead_id=lead_id)
+        for _points, _id, prop in _best(scored, limit)
+    ]
 
 
 def rank_leads(
@@ -632,9 +805,33 @@ def rank_leads(
     today: date,
     limit: int | None = None,
 ) -> list[Match]:
-    """Matching leads for a property, best first, ties by lead id."""
-    matches = (evaluate(req, prop, today=today, lead_id=lead_id) for lead_id, req in leads)
-    return _best(matches, lambda m: m.lead_id, limit)
+    """Matching leads for a property, best first, ties by lead id.
+
+    The leads are read once (an iterator is fine) and only the best ``limit`` are kept.
+    Equal requirements score alike, so each distinct requirement is scored once.
+    """
+    _check_limit(limit)
+    by_requirement: dict[RequirementFacts, int | None] = {}
+
+    def scored() -> Iterator[tuple[int, int, RequirementFacts]]:
+        for lead_id, req in leads:
+            if _status_outcome(prop, lead_id) == FAIL:
+                continue
+            try:
+                score = by_requirement[req]
+            except KeyError:
+                score = by_requirement[req] = (
+                    _score(_credits(req, prop, today))
+                    if _requirement_rules_hold(req, prop)
+                    else None
+                )
+            if score is not None:
+                yield score, lead_id, req
+
+    return [
+        evaluate(req, prop, today=today, lead_id=lead_id)
+        for _points, lead_id, req in _best(scored(), limit)
+    ]
 
 
 def sql_prefilter_bounds(req: RequirementFacts) -> dict[str, object]:
