@@ -1,56 +1,95 @@
-"""Who gets a new lead: the first matching rule, else the next active agent in turn."""
+"""Who gets a new lead: the first matching rule, else the next active agent in turn.
+
+Inquiry intake calls this inside its write transaction (on SQLite, under the database's write
+lock), so the reads are prebuilt Core statements that fetch only the columns needed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm.models import AssignmentRule, RoundRobinCursor, User
 from crm.requirements.parser import Requirement
 
+_rules = AssignmentRule.__table__
+_users = User.__table__
+_cursor = RoundRobinCursor.__table__
 
-def _rule_matches(rule: AssignmentRule, requirement: Requirement, park_id: int | None) -> bool:
-    if rule.park_id is not None and rule.park_id != park_id:
+
+class Assignee(NamedTuple):
+    """The agent chosen for a lead: enough to store the owner and write them an e-mail."""
+
+    id: int
+    email: str
+    locale: str | None
+
+
+_ACTIVE_RULES = (
+    select(
+        _rules.c.park_id,
+        _rules.c.location,
+        _rules.c.industry,
+        _users.c.id,
+        _users.c.email,
+        _users.c.locale,
+    )
+    .join(_users, _users.c.id == _rules.c.agent_id)
+    .where(_rules.c.active.is_(True), _users.c.active.is_(True))
+    .order_by(_rules.c.priority, _rules.c.id)
+)
+_LOCKED_CURSOR = select(_cursor.c.last_agent_id).where(_cursor.c.id == 1).with_for_update()
+_ACTIVE_AGENTS = (
+    select(_users.c.id, _users.c.email, _users.c.locale)
+    .where(_users.c.role == "agent", _users.c.active.is_(True))
+    .order_by(_users.c.id)
+)
+_MOVE_CURSOR = update(_cursor).where(_cursor.c.id == 1).values(last_agent_id=bindparam("chosen"))
+_CREATE_CURSOR = insert(_cursor).values(id=1, last_agent_id=bindparam("chosen"))
+
+
+def _rule_matches(
+    park_id: int | None,
+    location: str | None,
+    industry: str | None,
+    requirement: Requirement,
+    lead_park_id: int | None,
+) -> bool:
+    if park_id is not None and park_id != lead_park_id:
         return False
-    if rule.industry and rule.industry != requirement.industry:
+    if industry and industry != requirement.industry:
         return False
-    return not rule.location or rule.location in (requirement.location or "")
+    return not location or location in (requirement.location or "")
 
 
-def choose_owner(session: Session, requirement: Requirement, park_id: int | None) -> User | None:
+def choose_owner(
+    session: Session, requirement: Requirement, park_id: int | None
+) -> Assignee | None:
     """The agent for a new lead; None when there is no active agent at all."""
-    rules = session.execute(
-        select(AssignmentRule)
-        .join(AssignmentRule.agent)
-        .where(AssignmentRule.active.is_(True), User.active.is_(True))
-        .order_by(AssignmentRule.priority, AssignmentRule.id)
-    ).scalars()
-    for rule in rules:
-        if _rule_matches(rule, requirement, park_id):
-            return rule.agent
+    connection = session.connection()
+    for rule_park_id, location, industry, *agent in connection.execute(_ACTIVE_RULES):
+        if _rule_matches(rule_park_id, location, industry, requirement, park_id):
+            return Assignee(*agent)
     return assign_round_robin(session)
 
 
-def assign_round_robin(session: Session) -> User | None:
+def assign_round_robin(session: Session) -> Assignee | None:
     """The active agent after the last one served, in id order, wrapping around.
 
     The cursor row is locked (FOR UPDATE on PostgreSQL; the write transaction's
     BEGIN IMMEDIATE on SQLite), so racing requests never read a stale cursor.
     """
-    cursor = session.execute(
-        select(RoundRobinCursor).where(RoundRobinCursor.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if cursor is None:  # the migration seeds it; recreated if someone emptied the table
-        cursor = RoundRobinCursor(id=1)
-        session.add(cursor)
-    agents = list(
-        session.execute(
-            select(User).where(User.role == "agent", User.active.is_(True)).order_by(User.id)
-        ).scalars()
-    )
+    connection = session.connection()
+    cursor = connection.execute(_LOCKED_CURSOR).first()
+    agents = [Assignee(*row) for row in connection.execute(_ACTIVE_AGENTS)]
     if not agents:
         return None
-    last = cursor.last_agent_id or 0
+    last = (cursor.last_agent_id if cursor else None) or 0
     chosen = next((a for a in agents if a.id > last), agents[0])
-    cursor.last_agent_id = chosen.id
+    if cursor is None:  # the migration seeds it; recreated if someone emptied the table
+        connection.execute(_CREATE_CURSOR, {"chosen": chosen.id})
+    else:
+        connection.execute(_MOVE_CURSOR, {"chosen": chosen.id})
     return chosen

@@ -1,29 +1,70 @@
-"""Inquiry intake: validate, de-duplicate by phone, parse, assign, notify — in one transaction."""
+"""Inquiry intake: validate, de-duplicate by phone, parse, assign, notify — in one transaction.
+
+On SQLite the write transaction holds the database's write lock from BEGIN IMMEDIATE to
+COMMIT, so it serialises every worker. Intake therefore does before it whatever does not need
+the database: the fingerprint, the requirement parse (with the park names the previous
+inquiry saw, checked inside) and the company key. Inside it runs only the reads that decide
+the write — the phone's leads, the double-tap window, the rules and the round-robin cursor —
+and the inserts, as prebuilt Core statements: the ORM's unit of work costs several times the
+SQL itself. The new lead is handed back as an ORM object built from the row it inserted.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from crm.assignment.service import choose_owner
 from crm.database import write_transaction
 from crm.exceptions import ValidationFailed
+from crm.inquiry import park_names
 from crm.inquiry.schemas import InquiryIn
 from crm.leads.companies import company_key
-from crm.leads.requirements import parse_for_lead
 from crm.models import Activity, Inquiry, Lead, Property
 from crm.notifications.leads import notify_merged_inquiry, notify_new_lead
+from crm.requirements.parser import Requirement, parse_requirement
 from crm.timeutil import utcnow
 from crm.vocabulary import CLOSED_STAGES
 
 _MAX_ATTEMPTS = 3
+
+_leads = Lead.__table__
+_inquiries = Inquiry.__table__
+_properties = Property.__table__
+
+# Every lead of the phone, newest first: the open one (if any) is merged into, the latest
+# closed one becomes the new lead's previous lead. Locked on PostgreSQL, so that a concurrent
+# double tap waits here and then finds the first tap's inquiry (READ COMMITTED).
+_PHONE_LEADS = (
+    select(_leads.c.id, _leads.c.stage, _leads.c.merged_into_id)
+    .where(_leads.c.phone == bindparam("phone"))
+    .order_by(_leads.c.id.desc())
+    .with_for_update()
+)
+_REPEATED_INQUIRY = (
+    select(_inquiries.c.lead_id)
+    .where(
+        _inquiries.c.fingerprint == bindparam("fingerprint"),
+        _inquiries.c.created_at >= bindparam("since"),
+    )
+    .order_by(_inquiries.c.id.desc())
+    .limit(1)
+)
+_PROPERTY_PARK = select(_properties.c.park_id).where(_properties.c.id == bindparam("property_id"))
+_INSERT_LEAD = insert(_leads)
+_SET_REFERENCE = (
+    update(_leads).where(_leads.c.id == bindparam("lead_id")).values(reference=bindparam("final"))
+)
+_INSERT_INQUIRY = insert(_inquiries)
+_INSERT_ACTIVITY = insert(Activity.__table__)
 
 
 @dataclass(frozen=True)
@@ -43,12 +84,23 @@ class IntakeResult:
     repeated: bool = False  # a double submission: nothing new was stored
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What intake works out before it takes the write lock."""
+
+    fingerprint: str
+    company_key: str | None
+    park_names: tuple[str, ...] | None  # the names the requirement was parsed with
+    requirement: Requirement | None  # None: parse inside (no park names read yet)
+
+
 def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     """Store an inquiry: a new lead, a merge into the open lead of that phone, or a repeat."""
+    prepared = _prepare(data)
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction() as session:
-                return _intake(session, data, context)
+                return _intake(session, data, context, prepared)
         except IntegrityError:
             # Another request opened a lead for this phone at the same moment (PostgreSQL);
             # the partial unique index refused ours. Run again: it merges into theirs.
@@ -57,24 +109,65 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     raise AssertionError("unreachable")
 
 
-def _intake(session: Session, data: InquiryIn, context: InquiryContext) -> IntakeResult:
-    fingerprint = inquiry_fingerprint(data)
-    # Lock the phone's open lead before looking for a repeat: a concurrent double tap then
-    # waits here and finds the first tap's inquiry (PostgreSQL, READ COMMITTED).
-    open_lead = _open_lead_for_phone(session, data.phone)
-    if (repeat := _recent_repeat(session, fingerprint)) is not None:
-        return IntakeResult(lead=repeat, created=False, merged=False, repeated=True)
-    inquired = _inquired_property(session, data.property_id)
-    if open_lead is not None:
-        _record_inquiry(session, open_lead, data, context, fingerprint)
-        _merge_activity(session, open_lead, data)
-        open_lead.third_party_consent = data.third_party_consent  # the latest word counts
-        notify_merged_inquiry(session, open_lead, data.need, data.use)
-        return IntakeResult(lead=open_lead, created=False, merged=True)
-    lead = _open_lead(session, data, context, inquired)
-    _record_inquiry(session, lead, data, context, fingerprint)
-    session.add(Activity(lead_id=lead.id, kind="created", data={"channel": context.channel}))
-    notify_new_lead(session, lead)
+def _prepare(data: InquiryIn) -> _Prepared:
+    names = park_names.remembered()
+    return _Prepared(
+        fingerprint=inquiry_fingerprint(data),
+        company_key=company_key(data.company),
+        park_names=names,
+        requirement=None if names is None else _parse(data, names),
+    )
+
+
+def _parse(data: InquiryIn, names: tuple[str, ...]) -> Requirement:
+    return parse_requirement(data.need, data.use, data.tax or "", park_names=names)
+
+
+def _intake(
+    session: Session, data: InquiryIn, context: InquiryContext, prepared: _Prepared
+) -> IntakeResult:
+    connection = session.connection()
+    now = utcnow()
+    phone_leads = connection.execute(_PHONE_LEADS, {"phone": data.phone}).all()
+    if (repeat_id := _repeated_lead_id(connection, prepared.fingerprint, now)) is not None:
+        return IntakeResult(
+            lead=session.get(Lead, repeat_id), created=False, merged=False, repeated=True
+        )
+    park_id = _inquired_property_park_id(connection, data.property_id)
+    open_id = next((row.id for row in phone_leads if _is_open(row.stage, row.merged_into_id)), None)
+    if open_id is not None:
+        lead = session.get(Lead, open_id)
+        _insert_inquiry(connection, open_id, data, context, prepared.fingerprint, now)
+        connection.execute(_INSERT_ACTIVITY, _merge_activity(open_id, data, now))
+        lead.third_party_consent = data.third_party_consent  # the latest word counts
+        lead.last_activity_at = now
+        notify_merged_inquiry(session, lead, data.need, data.use)
+        return IntakeResult(lead=lead, created=False, merged=True)
+
+    names = park_names.read(connection)
+    requirement = prepared.requirement
+    if requirement is None or names != prepared.park_names:
+        requirement = _parse(data, names)
+    owner = choose_owner(session, requirement, park_id)
+    previous_id = next((row.id for row in phone_leads if row.stage in CLOSED_STAGES), None)
+    row = _lead_row(data, context, prepared, requirement, now)
+    row.update(
+        owner_id=owner.id if owner else None,
+        park_id=park_id,
+        inquired_property_id=data.property_id,
+        previous_lead_id=previous_id,
+    )
+    row["id"] = connection.execute(_INSERT_LEAD, row).inserted_primary_key[0]
+    row["reference"] = format_reference(now, row["id"])
+    connection.execute(_SET_REFERENCE, {"lead_id": row["id"], "final": row["reference"]})
+    _insert_inquiry(connection, row["id"], data, context, prepared.fingerprint, now)
+    connection.execute(
+        _INSERT_ACTIVITY,
+        _activity(row["id"], "created", now, data={"channel": context.channel}),
+    )
+    lead = Lead(**row)
+    notify_new_lead(session, lead, owner)
+    _attach(session, lead)
     return IntakeResult(lead=lead, created=True, merged=False)
 
 
@@ -84,87 +177,78 @@ def inquiry_fingerprint(data: InquiryIn) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _recent_repeat(session: Session, fingerprint: str) -> Lead | None:
+def _is_open(stage: str, merged_into_id: int | None) -> bool:
+    return stage not in CLOSED_STAGES and merged_into_id is None
+
+
+def _repeated_lead_id(connection: Connection, fingerprint: str, now: datetime) -> int | None:
     window = timedelta(seconds=current_app.config["CRM_DOUBLE_SUBMIT_SECONDS"])
-    inquiry = session.execute(
-        select(Inquiry)
-        .where(Inquiry.fingerprint == fingerprint, Inquiry.created_at >= utcnow() - window)
-        .order_by(Inquiry.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return inquiry.lead if inquiry else None
+    return connection.execute(
+        _REPEATED_INQUIRY, {"fingerprint": fingerprint, "since": now - window}
+    ).scalar()
 
 
-def _inquired_property(session: Session, property_id: int | None) -> Property | None:
+def _inquired_property_park_id(connection: Connection, property_id: int | None) -> int | None:
     if property_id is None:
         return None
-    prop = session.get(Property, property_id)
-    if prop is None:
+    found = connection.execute(_PROPERTY_PARK, {"property_id": property_id}).first()
+    if found is None:
         raise ValidationFailed(
             _("Please correct the marked fields."), {"property_id": [_("No such property.")]}
         )
-    return prop
+    return found.park_id
 
 
-def _open_lead_for_phone(session: Session, phone: str) -> Lead | None:
-    return session.execute(
-        select(Lead)
-        .where(Lead.phone == phone, Lead.stage.not_in(CLOSED_STAGES), Lead.merged_into_id.is_(None))
-        .with_for_update()
-    ).scalar_one_or_none()
+def _lead_row(
+    data: InquiryIn,
+    context: InquiryContext,
+    prepared: _Prepared,
+    requirement: Requirement,
+    now: datetime,
+) -> dict[str, Any]:
+    """The new lead's columns, every one given: the same dict becomes the ORM object."""
+    return {
+        "reference": _provisional_reference(now),
+        "company": data.company,
+        "company_key": prepared.company_key,
+        "contact": data.contact,
+        "phone": data.phone,
+        "email": data.email,
+        "wechat": data.wechat,
+        "need": data.need,
+        "use": data.use,
+        "tax": data.tax,
+        "credit_code": None,
+        "merged_into_id": None,
+        "third_party_consent": data.third_party_consent,
+        "erased_at": None,
+        **{f"req_{name}": value for name, value in requirement.as_dict().items()},
+        "corrected_fields": [],
+        "stage": "new",
+        "furthest_stage": "new",
+        "source": data.source or ("api" if context.channel == "api" else "website"),
+        "utm_source": data.utm_source,
+        "utm_medium": data.utm_medium,
+        "utm_campaign": data.utm_campaign,
+        "created_at": now,
+        "updated_at": now,
+        "first_response_at": None,
+        "last_activity_at": now,
+        "closed_at": None,
+        "lost_reason": None,
+        "won_property_id": None,
+        "version": 1,
+    }
 
 
-def _latest_closed_lead_id(session: Session, phone: str) -> int | None:
-    return session.execute(
-        select(Lead.id)
-        .where(Lead.phone == phone, Lead.stage.in_(CLOSED_STAGES))
-        .order_by(Lead.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def _open_lead(
-    session: Session, data: InquiryIn, context: InquiryContext, inquired: Property | None
-) -> Lead:
-    now = utcnow()
-    park_id = inquired.park_id if inquired else None
-    requirement = parse_for_lead(session, data.need, data.use, data.tax)
-    lead = Lead(
-        reference=_provisional_reference(now),
-        company=data.company,
-        company_key=company_key(data.company),
-        contact=data.contact,
-        phone=data.phone,
-        email=data.email,
-        wechat=data.wechat,
-        need=data.need,
-        use=data.use,
-        tax=data.tax,
-        requirement=requirement,
-        corrected_fields=[],
-        third_party_consent=data.third_party_consent,
-        stage="new",
-        furthest_stage="new",
-        source=data.source or ("api" if context.channel == "api" else "website"),
-        utm_source=data.utm_source,
-        utm_medium=data.utm_medium,
-        utm_campaign=data.utm_campaign,
-        inquired_property_id=inquired.id if inquired else None,
-        park_id=park_id,
-        previous_lead_id=_latest_closed_lead_id(session, data.phone),
-        owner=choose_owner(session, requirement, park_id),
-        created_at=now,
-        updated_at=now,
-        last_activity_at=now,
-    )
+def _attach(session: Session, lead: Lead) -> None:
+    """Put the lead just inserted into the session as if it had been loaded (no SELECT)."""
+    make_transient_to_detached(lead)
     session.add(lead)
-    session.flush()
-    lead.reference = format_reference(now, lead.id)
-    return lead
 
 
 def _provisional_reference(now: datetime) -> str:
-    # Unique until the id is known a moment later (flush), then replaced.
+    # Unique until the id is known a moment later (the INSERT), then replaced.
     return f"TMP-{now.timestamp():.6f}"[-20:]
 
 
@@ -173,58 +257,74 @@ def format_reference(created_at: datetime, lead_id: int) -> str:
     return f"PL-{created_at:%y%m}-{lead_id:04d}"
 
 
-def _record_inquiry(
-    session: Session, lead: Lead, data: InquiryIn, context: InquiryContext, fingerprint: str
+def _insert_inquiry(
+    connection: Connection,
+    lead_id: int,
+    data: InquiryIn,
+    context: InquiryContext,
+    fingerprint: str,
+    now: datetime,
 ) -> None:
-    now = utcnow()
-    session.add(
-        Inquiry(
-            lead_id=lead.id,
-            channel=context.channel,
-            company=data.company,
-            contact=data.contact,
-            phone_raw=data.phone_raw or data.phone,
-            phone=data.phone,
-            email=data.email,
-            wechat=data.wechat,
-            need=data.need,
-            use=data.use,
-            tax=data.tax,
-            source=data.source,
-            utm_source=data.utm_source,
-            utm_medium=data.utm_medium,
-            utm_campaign=data.utm_campaign,
-            property_id=data.property_id,
-            consent_at=now if data.consent else None,
-            consent_notice_version=(
+    connection.execute(
+        _INSERT_INQUIRY,
+        {
+            "lead_id": lead_id,
+            "channel": context.channel,
+            "company": data.company,
+            "contact": data.contact,
+            "phone_raw": data.phone_raw or data.phone,
+            "phone": data.phone,
+            "email": data.email,
+            "wechat": data.wechat,
+            "need": data.need,
+            "use": data.use,
+            "tax": data.tax,
+            "source": data.source,
+            "utm_source": data.utm_source,
+            "utm_medium": data.utm_medium,
+            "utm_campaign": data.utm_campaign,
+            "property_id": data.property_id,
+            "consent_at": now if data.consent else None,
+            "consent_notice_version": (
                 current_app.config["CRM_PRIVACY_NOTICE_VERSION"] if data.consent else None
             ),
-            consent_ip=context.ip if data.consent else None,
-            third_party_consent=data.third_party_consent,
-            user_agent=(context.user_agent or "")[:300] or None,
-            fingerprint=fingerprint,
-            created_at=now,
-        )
+            "consent_ip": context.ip if data.consent else None,
+            "third_party_consent": data.third_party_consent,
+            "user_agent": (context.user_agent or "")[:300] or None,
+            "fingerprint": fingerprint,
+            "created_at": now,
+        },
     )
 
 
-def _merge_activity(session: Session, lead: Lead, data: InquiryIn) -> None:
-    now = utcnow()
-    session.add(
-        Activity(
-            lead_id=lead.id,
-            kind="inquiry",
-            body=data.need,
-            data={
-                "company": data.company,
-                "contact": data.contact,
-                "use": data.use,
-                "tax": data.tax,
-                "email": data.email,
-                "wechat": data.wechat,
-                "property_id": data.property_id,
-            },
-            created_at=now,
-        )
+def _activity(
+    lead_id: int, kind: str, now: datetime, *, body: str | None = None, data: dict
+) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "kind": kind,
+        "body": body,
+        "data": data,
+        "outbound": False,
+        "actor_id": None,
+        "property_id": None,
+        "created_at": now,
+    }
+
+
+def _merge_activity(lead_id: int, data: InquiryIn, now: datetime) -> dict[str, Any]:
+    return _activity(
+        lead_id,
+        "inquiry",
+        now,
+        body=data.need,
+        data={
+            "company": data.company,
+            "contact": data.contact,
+            "use": data.use,
+            "tax": data.tax,
+            "email": data.email,
+            "wechat": data.wechat,
+            "property_id": data.property_id,
+        },
     )
-    lead.last_activity_at = now

@@ -1,69 +1,178 @@
-"""What agents are told about leads: new lead assigned, new inquiry merged into their lead."""
+"""What agents are told about leads: new lead assigned, new inquiry merged into their lead.
+
+The messages go into the outbox with one Core INSERT each, inside the caller's transaction:
+inquiry intake calls this while it holds the SQLite write lock, where the ORM's unit of work
+would cost several times the statement. The translated texts of each language are looked up
+once per app, not with a locale switch per message.
+"""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from crm.models import Lead
-from crm.notifications.outbox import enqueue_email, enqueue_webhook
+from crm.models import Lead, OutboxMessage
+from crm.notifications.outbox import SUBJECT_MAX
+from crm.timeutil import utcnow
 
 # A WeCom group robot refuses markdown content over 4096 bytes (a long need easily is).
 WEBHOOK_CONTENT_MAX_BYTES = 4096
 
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)
+_TEXTS_KEY = "crm_lead_notification_texts"
 
-def _lead_url(lead: Lead) -> str:
-    return f"{current_app.config['CRM_BASE_URL'].rstrip('/')}/app/leads/{lead.id}"
+
+class Addressee(NamedTuple):
+    """Whom a lead's e-mail goes to: its owner's address and language."""
+
+    email: str
+    locale: str | None
 
 
-def _summary(lead: Lead, need: str, use: str) -> str:
+@dataclass(frozen=True)
+class _Texts:
+    """The notification strings in one language (templates keep their %(name)s fields)."""
+
+    new_lead: str
+    merged_inquiry: str
+    assigned: str
+    reference: str
+    company: str
+    contact: str
+    need: str
+    use: str
+    open_lead: str
+
+
+def _texts(locale: str) -> _Texts:
+    cache: dict[str, _Texts] = current_app.extensions.setdefault(_TEXTS_KEY, {})
+    texts = cache.get(locale)
+    if texts is None:
+        with force_locale(locale):
+            texts = _Texts(
+                new_lead=_("New lead %(reference)s: %(company)s"),
+                merged_inquiry=_("New inquiry on lead %(reference)s: %(company)s"),
+                assigned=_("Lead %(reference)s assigned to you: %(company)s"),
+                reference=_("Reference"),
+                company=_("Company"),
+                contact=_("Contact"),
+                need=_("Need"),
+                use=_("Use"),
+                open_lead=_("Open the lead"),
+            )
+        cache[locale] = texts
+    return texts
+
+
+def _lead_url(lead_id: int) -> str:
+    return f"{current_app.config['CRM_BASE_URL'].rstrip('/')}/app/leads/{lead_id}"
+
+
+def _summary(texts: _Texts, lead: Lead, need: str, use: str) -> str:
     lines = [
-        f"{_('Reference')}: {lead.reference}",
-        f"{_('Company')}: {lead.company}",
-        f"{_('Contact')}: {lead.contact}",
-        f"{_('Need')}: {need}",
-        f"{_('Use')}: {use}",
-        f"{_('Open the lead')}: {_lead_url(lead)}",
+        f"{texts.reference}: {lead.reference}",
+        f"{texts.company}: {lead.company}",
+        f"{texts.contact}: {lead.contact}",
+        f"{texts.need}: {need}",
+        f"{texts.use}: {use}",
+        f"{texts.open_lead}: {_lead_url(lead.id)}",
     ]
     return "\n".join(lines)
 
 
-def notify_new_lead(session: Session, lead: Lead) -> None:
+def notify_new_lead(session: Session, lead: Lead, owner: Addressee | None) -> None:
     """Tell the owner (e-mail) and the team channel (webhook) about a new lead."""
-    with force_locale(_owner_locale(lead)):
-        subject = _(
-            "New lead %(reference)s: %(company)s", reference=lead.reference, company=lead.company
-        )
-        body = _summary(lead, lead.need, lead.use)
-    _send(session, lead, subject, body)
+    texts = _texts(_locale_of(owner))
+    subject = texts.new_lead % {"reference": lead.reference, "company": lead.company}
+    _send(session, lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
 
 
 def notify_merged_inquiry(session: Session, lead: Lead, need: str, use: str) -> None:
     """Tell the owner that the prospect wrote again."""
-    with force_locale(_owner_locale(lead)):
-        subject = _(
-            "New inquiry on lead %(reference)s: %(company)s",
-            reference=lead.reference,
-            company=lead.company,
+    owner = _addressee(lead)
+    texts = _texts(_locale_of(owner))
+    subject = texts.merged_inquiry % {"reference": lead.reference, "company": lead.company}
+    _send(session, lead, owner, subject, _summary(texts, lead, need, use))
+
+
+def notify_assigned(session: Session, lead: Lead) -> None:
+    """Tell the new owner that a lead was handed to them."""
+    owner = _addressee(lead)
+    texts = _texts(_locale_of(owner))
+    subject = texts.assigned % {"reference": lead.reference, "company": lead.company}
+    _send(session, lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
+
+
+def _addressee(lead: Lead) -> Addressee | None:
+    return Addressee(lead.owner.email, lead.owner.locale) if lead.owner else None
+
+
+def _locale_of(owner: Addressee | None) -> str:
+    return (owner.locale if owner else None) or "zh"
+
+
+def _send(session: Session, lead: Lead, owner: Addressee | None, subject: str, body: str) -> None:
+    messages: list[dict[str, Any]] = []
+    now = utcnow()
+    if owner is not None:
+        # A header cannot hold a line break: one typed into a company name would make the
+        # message unsendable on every attempt (as crm.notifications.outbox.enqueue_email).
+        messages.append(
+            _message(
+                "email", owner.email, lead.id, now, body, " ".join(subject.split())[:SUBJECT_MAX]
+            )
         )
-        body = _summary(lead, need, use)
-    _send(session, lead, subject, body)
-
-
-def _owner_locale(lead: Lead) -> str:
-    return (lead.owner.locale if lead.owner else None) or "zh"
-
-
-def _send(session: Session, lead: Lead, subject: str, body: str) -> None:
-    if lead.owner is not None:
-        enqueue_email(session, lead.owner.email, subject, body, lead.id)
     webhook_url = current_app.config.get("CRM_WEBHOOK_URL")
     if webhook_url:
         content = _fit_bytes(f"**{subject}**\n{body}", WEBHOOK_CONTENT_MAX_BYTES)
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
-        enqueue_webhook(session, webhook_url, payload, lead.id)
+        messages.append(
+            _message(
+                "webhook",
+                webhook_url,
+                lead.id,
+                now,
+                json.dumps(payload, ensure_ascii=False),
+                None,
+                payload,
+            )
+        )
+    connection = session.connection()
+    for message in messages:
+        connection.execute(_INSERT_MESSAGE, message)
+
+
+def _message(
+    channel: str,
+    recipient: str,
+    lead_id: int,
+    now: Any,
+    body: str,
+    subject: str | None,
+    payload: dict | None = None,
+) -> dict[str, Any]:
+    """An outbox row, every column given (one compiled INSERT for all of them)."""
+    return {
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "payload": payload or {},
+        "lead_id": lead_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
 
 
 def _fit_bytes(text: str, limit: int) -> str:
@@ -71,15 +180,3 @@ def _fit_bytes(text: str, limit: int) -> str:
     if len(text.encode()) <= limit:
         return text
     return text.encode()[: limit - len("…".encode())].decode(errors="ignore") + "…"
-
-
-def notify_assigned(session: Session, lead: Lead) -> None:
-    """Tell the new owner that a lead was handed to them."""
-    with force_locale(_owner_locale(lead)):
-        subject = _(
-            "Lead %(reference)s assigned to you: %(company)s",
-            reference=lead.reference,
-            company=lead.company,
-        )
-        body = _summary(lead, lead.need, lead.use)
-    _send(session, lead, subject, body)
