@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from crm.exceptions import DomainError
@@ -12,6 +13,11 @@ from crm.extensions import db
 from crm.security_log import log_security_event
 
 API_PREFIX = "/api/"
+# Contention, not a bug: PostgreSQL deadlock / serialization failure / lock timeout, and
+# SQLite's busy timeout running out. Nothing was written (the transaction rolled back).
+_CONTENTION_SQLSTATES = {"40P01", "40001", "55P03"}
+_CONTENTION_MESSAGES = ("database is locked", "database table is locked")
+RETRY_AFTER_SECONDS = 2
 
 
 def wants_json() -> bool:
@@ -80,6 +86,28 @@ def _handle_domain(exc: DomainError):
     return render_template("errors/generic.html", message=exc.message), exc.status
 
 
+def is_contention(exc: OperationalError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in _CONTENTION_SQLSTATES or any(
+        text in str(exc.orig) for text in _CONTENTION_MESSAGES
+    )
+
+
+def _handle_operational(exc: OperationalError):
+    if not is_contention(exc):
+        return _handle_unexpected(exc)
+    db.session.rollback()
+    from flask import current_app
+
+    current_app.logger.warning("database contention on %s: %s", request.path, exc.orig)
+    message = _("Many changes are being saved at this moment. Please try again in a few seconds.")
+    if wants_json():
+        response, status = api_error(503, "busy", message)
+    else:
+        response, status = render_template("errors/generic.html", message=message), 503
+    return response, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def _handle_unexpected(exc: Exception):
     db.session.rollback()
     if isinstance(exc, HTTPException):
@@ -100,5 +128,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(DomainError, _handle_domain)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(OperationalError, _handle_operational)
     app.register_error_handler(InternalServerError, _handle_unexpected)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -54,6 +54,49 @@ def test_500_page_shows_no_stack_trace(fresh_app: Flask):
     assert "secret internals" not in body and "Traceback" not in body
 
 
+class _LockError(Exception):
+    """Stands in for a driver error: only its sqlstate / text matter."""
+
+    def __init__(self, text: str, sqlstate: str | None = None):
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        _LockError("deadlock detected", "40P01"),
+        _LockError("could not serialize access", "40001"),
+        _LockError("database is locked"),
+    ],
+    ids=["pg-deadlock", "pg-serialization", "sqlite-busy"],
+)
+@pytest.mark.parametrize("path", ["/__busy_page", "/api/v1/__busy"])
+def test_database_contention_is_a_503_asking_to_retry(fresh_app: Flask, driver_error, path):
+    from sqlalchemy.exc import OperationalError
+
+    @fresh_app.get(path)
+    def busy():
+        raise OperationalError("UPDATE lead_stage_counts …", {}, driver_error)
+
+    response = fresh_app.test_client().get(path)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    body = response.get_data(as_text=True)
+    assert "请稍后" in body or "几秒" in body or "try again" in body
+    assert "lead_stage_counts" not in body and "Traceback" not in body
+
+
+def test_other_database_errors_stay_a_500(fresh_app: Flask):
+    from sqlalchemy.exc import OperationalError
+
+    @fresh_app.get("/__broken_page")
+    def broken():
+        raise OperationalError("SELECT", {}, _LockError("no such column: leads.nope"))
+
+    assert fresh_app.test_client().get("/__broken_page").status_code == 500
+
+
 def test_403_page_for_agents_on_manager_pages(fresh_app: Flask, agent):
     from crm.auth.access import manager_required
     from tests.conftest import AuthActions

@@ -57,26 +57,49 @@ _SQLITE_TRIGGERS = (
     """,
 )
 
-_POSTGRESQL_FUNCTION = """
+_POSTGRESQL_FUNCTIONS = (
+    """
+CREATE FUNCTION lead_stage_counts_add(key integer, stage_code text, delta integer)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF delta < 0 THEN
+        UPDATE lead_stage_counts SET lead_count = lead_count + delta
+        WHERE owner_key = key AND stage = stage_code;
+    ELSE
+        INSERT INTO lead_stage_counts AS c (owner_key, stage, lead_count)
+        VALUES (key, stage_code, delta)
+        ON CONFLICT (owner_key, stage) DO UPDATE SET lead_count = c.lead_count + delta;
+    END IF;
+END
+$$
+""",
+    """
 CREATE FUNCTION lead_stage_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND (OLD.stage, OLD.owner_id, OLD.merged_into_id)
             IS NOT DISTINCT FROM (NEW.stage, NEW.owner_id, NEW.merged_into_id) THEN
         RETURN NULL;
     END IF;
+    -- A move touches two counter rows: always in key order, so that two transactions moving
+    -- leads in opposite directions wait for each other instead of deadlocking.
+    IF TG_OP = 'UPDATE' AND OLD.merged_into_id IS NULL AND NEW.merged_into_id IS NULL
+            AND (coalesce(NEW.owner_id, 0), NEW.stage)
+                < (coalesce(OLD.owner_id, 0), OLD.stage) THEN
+        PERFORM lead_stage_counts_add(coalesce(NEW.owner_id, 0), NEW.stage, 1);
+        PERFORM lead_stage_counts_add(coalesce(OLD.owner_id, 0), OLD.stage, -1);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.merged_into_id IS NULL THEN
-        UPDATE lead_stage_counts SET lead_count = lead_count - 1
-        WHERE owner_key = coalesce(OLD.owner_id, 0) AND stage = OLD.stage;
+        PERFORM lead_stage_counts_add(coalesce(OLD.owner_id, 0), OLD.stage, -1);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.merged_into_id IS NULL THEN
-        INSERT INTO lead_stage_counts AS c (owner_key, stage, lead_count)
-        VALUES (coalesce(NEW.owner_id, 0), NEW.stage, 1)
-        ON CONFLICT (owner_key, stage) DO UPDATE SET lead_count = c.lead_count + 1;
+        PERFORM lead_stage_counts_add(coalesce(NEW.owner_id, 0), NEW.stage, 1);
     END IF;
     RETURN NULL;
 END
 $$
-"""
+""",
+)
 
 _POSTGRESQL_TRIGGER = """
 CREATE TRIGGER trg_leads_stage_counts
@@ -108,7 +131,8 @@ def upgrade():
         "WHERE merged_into_id IS NULL GROUP BY coalesce(owner_id, 0), stage"
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_POSTGRESQL_FUNCTION)
+        for statement in _POSTGRESQL_FUNCTIONS:
+            op.execute(statement)
         op.execute(_POSTGRESQL_TRIGGER)
     else:
         for statement in _SQLITE_TRIGGERS:
@@ -119,6 +143,7 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS trg_leads_stage_counts ON leads")
         op.execute("DROP FUNCTION IF EXISTS lead_stage_counts_track()")
+        op.execute("DROP FUNCTION IF EXISTS lead_stage_counts_add(integer, text, integer)")
     else:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS trg_leads_stage_counts_{name}")
