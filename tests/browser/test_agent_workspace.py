@@ -100,6 +100,9 @@ def test_agent_works_a_lead_and_manager_reassigns_it(
     manager.set_viewport_size({"width": 375, "height": 740})
     manager.reload()
     assert_no_horizontal_scroll(manager)
+    # On a phone the requirement and the matches come before the long timeline.
+    matches_top = manager.locator("#matches").bounding_box()["y"]
+    assert matches_top < manager.locator(".timeline").bounding_box()["y"]
     screenshot(manager, "lead-manager-after-reassign-375")
 
     # The first agent no longer may open it.
