@@ -17,6 +17,13 @@ from crm.models.lead import (
 )
 from crm.models.outbox import OutboxMessage
 from crm.models.park import Park, Property, PropertyEvent, PropertyPhoto, ShareLink, ShortlistItem
+from crm.models.report import (
+    LeadStageStay,
+    ReportClosedDay,
+    ReportDemandDay,
+    ReportHistogram,
+    ReportLeadDay,
+)
 from crm.models.user import Role, StaffSession, User
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "ImportJob",
     "LeadContact",
     "LeadStageCount",
+    "LeadStageStay",
     "LostReason",
     "SavedFilter",
     "Inquiry",
@@ -37,6 +45,10 @@ __all__ = [
     "Property",
     "PropertyEvent",
     "PropertyPhoto",
+    "ReportClosedDay",
+    "ReportDemandDay",
+    "ReportHistogram",
+    "ReportLeadDay",
     "ShareLink",
     "ShortlistItem",
     "Role",

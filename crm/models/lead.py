@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, composite, mapped_column, relationship
 
 from crm.extensions import db
@@ -35,8 +46,25 @@ class Lead(db.Model):
         Index("ix_leads_last_activity_at_id", "last_activity_at", "id"),
         # The board's columns: a stage's most recently active leads, overall and per owner.
         Index("ix_leads_stage_last_activity_at", "stage", "last_activity_at", "id"),
-        Index("ix_leads_owner_stage_last_activity_at", "owner_id", "stage", "last_activity_at", "id"),
+        Index(
+            "ix_leads_owner_stage_last_activity_at", "owner_id", "stage", "last_activity_at", "id"
+        ),
         Index("ix_leads_match", "req_kind", "req_area_min_sqm", "req_area_max_sqm"),
+        # The reports' exact percentile look-ups within one histogram bucket (migration 0007).
+        Index(
+            "ix_leads_first_response_ms",
+            "first_response_ms",
+            "created_at",
+            "merged_into_id",
+            "owner_id",
+        ),
+        Index(
+            "ix_leads_first_response_working_ms",
+            "first_response_working_ms",
+            "created_at",
+            "merged_into_id",
+            "owner_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +132,12 @@ class Lead(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Stamped by database triggers (migration 0007) for the reports: milliseconds from
+    # receipt to first response, elapsed and in working time (crm.leads.sla's clock), and
+    # the number of site-visit activities.
+    first_response_ms: Mapped[int | None] = mapped_column(BigInteger)
+    first_response_working_ms: Mapped[int | None] = mapped_column(BigInteger)
+    visit_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lost_reason: Mapped[str | None] = mapped_column(String(200))

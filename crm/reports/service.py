@@ -32,11 +32,28 @@ from sqlalchemy.sql import ColumnElement
 
 from crm.exceptions import ValidationFailed
 from crm.extensions import db
-from crm.leads.filters import EARLIEST_DAY, LATEST_DAY, LOCAL_TZ, MAX_ID, local_day_start
+from crm.leads.filters import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    LOCAL_TZ,
+    MAX_ID,
+    local_day_start,
+    not_merged,
+)
 from crm.matching.engine import AREA_MARGIN
-from crm.models import Activity, Lead, Park, Property, User
+from crm.models import (
+    Lead,
+    LeadStageStay,
+    Park,
+    Property,
+    ReportClosedDay,
+    ReportHistogram,
+    ReportLeadDay,
+    User,
+)
 from crm.models.types import UTCDateTime
-from crm.reports.sql import hours_between, local_month, percentiles, working_hours_between
+from crm.reports import histogram
+from crm.reports.sql import epoch_ms, epoch_ms_of, working_hours_between
 from crm.timeutil import utcnow
 from crm.units import SQM_PER_MU
 from crm.vocabulary import CLOSED_STAGES, FUNNEL, STAGES
@@ -111,7 +128,7 @@ def report_filter_from_args(args: Mapping[str, str], today: date | None = None) 
 
 def _narrowing(f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
     """Not merged away; the park, source and owner of the filter."""
-    conditions = [Lead.merged_into_id.is_(None)]
+    conditions = [not_merged()]
     pairs = [(Lead.source, f.source), (Lead.owner_id, f.owner_id)]
     if with_park:
         pairs.append((Lead.park_id, f.park_id))
@@ -128,18 +145,27 @@ def cohort(f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
     return [*_in_period(Lead.created_at, f), *_narrowing(f, with_park)]
 
 
+def _dims(table, f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
+    """The filter on a rollup keyed by day, park_key, source and owner_key (0 = none)."""
+    conditions = [table.day >= f.date_from, table.day < f.date_to]
+    pairs = [(table.source, f.source), (table.owner_key, f.owner_id)]
+    if with_park:
+        pairs.append((table.park_key, f.park_id))
+    conditions.extend(column == value for column, value in pairs if value is not None)
+    return conditions
+
+
 def _open() -> ColumnElement:
     return Lead.stage.not_in(CLOSED_STAGES)
 
 
-def _reached_column(stage: str) -> ColumnElement:
-    """1 when the lead's furthest stage is at or past `stage` in the funnel order."""
-    at_or_past = FUNNEL[FUNNEL.index(stage) :]
-    return case((Lead.furthest_stage.in_(at_or_past), 1), else_=0)
+def _at_or_past(stage: str) -> tuple[str, ...]:
+    return FUNNEL[FUNNEL.index(stage) :]
 
 
-def _won_column() -> ColumnElement:
-    return case((Lead.stage == "won", 1), else_=0)
+def _sum_where(condition: ColumnElement, column=None) -> ColumnElement:
+    column = ReportLeadDay.lead_count if column is None else column
+    return func.sum(case((condition, column), else_=0))
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -150,21 +176,24 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
+def _lead_days(f: ReportFilter, *columns: ColumnElement, where=()) -> list:
+    """Rows of report_lead_days summed over the filter, grouped by `columns` (none empty)."""
+    counted = func.sum(ReportLeadDay.lead_count)
+    query = select(*columns, counted).where(*_dims(ReportLeadDay, f), *where)
+    if columns:
+        query = query.group_by(*columns)
+    return [row for row in db.session.execute(query.having(counted > 0)).all()]
+
+
 def funnel(f: ReportFilter) -> dict:
     """current, reached, stage-to-stage conversion and win rate."""
     current = dict.fromkeys(STAGES, 0)
-    current.update(
-        db.session.execute(
-            select(Lead.stage, func.count()).where(*cohort(f)).group_by(Lead.stage)
-        ).all()
-    )
-    furthest = dict(
-        db.session.execute(
-            select(Lead.furthest_stage, func.count())
-            .where(*cohort(f))
-            .group_by(Lead.furthest_stage)
-        ).all()
-    )
+    furthest: dict[str, int] = {}
+    for stage, furthest_stage, count in _lead_days(
+        f, ReportLeadDay.stage, ReportLeadDay.furthest_stage
+    ):
+        current[stage] = current.get(stage, 0) + int(count)
+        furthest[furthest_stage] = furthest.get(furthest_stage, 0) + int(count)
     reached, running = {}, 0
     for stage in reversed(FUNNEL):
         running += furthest.get(stage, 0)
@@ -185,59 +214,47 @@ def funnel(f: ReportFilter) -> dict:
 
 def lost_reasons(f: ReportFilter) -> dict[str, int]:
     """Leads of the cohort now lost, by reason, most frequent first."""
-    reason = func.coalesce(Lead.lost_reason, "—").label("reason")
-    sub = select(reason).where(*cohort(f), Lead.stage == "lost").subquery()
-    rows = db.session.execute(select(sub.c.reason, func.count()).group_by(sub.c.reason)).all()
+    rows = _lead_days(f, ReportLeadDay.lost_reason, where=[ReportLeadDay.stage == "lost"])
     # Sorted here, not in SQL: PostgreSQL's collation would order ties differently.
-    return dict(sorted(rows, key=lambda row: (-row[1], row[0])))
+    return dict(sorted(((r, int(n)) for r, n in rows), key=lambda row: (-row[1], row[0])))
+
+
+def _qualified_won(f: ReportFilter, *columns: ColumnElement, where=()) -> list:
+    """(columns…, leads, qualified, won) from report_lead_days."""
+    counted = func.sum(ReportLeadDay.lead_count)
+    query = (
+        select(
+            *columns,
+            counted,
+            _sum_where(ReportLeadDay.furthest_stage.in_(_at_or_past("qualified"))),
+            _sum_where(ReportLeadDay.stage == "won"),
+        )
+        .where(*_dims(ReportLeadDay, f), *where)
+        .group_by(*columns)
+        .having(counted > 0)
+    )
+    return list(db.session.execute(query).all())
 
 
 def sources(f: ReportFilter) -> list[dict]:
     """Leads, qualified (reached qualified) and won (now) by source."""
-    rows = db.session.execute(
-        select(
-            Lead.source,
-            func.count(),
-            func.sum(_reached_column("qualified")),
-            func.sum(_won_column()),
-        )
-        .where(*cohort(f))
-        .group_by(Lead.source)
-    ).all()
     out = [
-        {"source": s, "leads": n, "qualified": int(q or 0), "won": int(w or 0)}
-        for s, n, q, w in rows
+        {"source": s, "leads": int(n), "qualified": int(q or 0), "won": int(w or 0)}
+        for s, n, q, w in _qualified_won(f, ReportLeadDay.source)
     ]
     return sorted(out, key=lambda r: (-r["leads"], r["source"] or ""))
 
 
 def campaigns(f: ReportFilter, limit: int | None = None) -> list[dict]:
     """Leads, qualified and won by utm_source, utm_medium and utm_campaign (tagged leads only)."""
-    rows = db.session.execute(
-        select(
-            Lead.utm_source,
-            Lead.utm_medium,
-            Lead.utm_campaign,
-            func.count(),
-            func.sum(_reached_column("qualified")),
-            func.sum(_won_column()),
-        )
-        .where(
-            *cohort(f),
-            or_(
-                Lead.utm_source.is_not(None),
-                Lead.utm_medium.is_not(None),
-                Lead.utm_campaign.is_not(None),
-            ),
-        )
-        .group_by(Lead.utm_source, Lead.utm_medium, Lead.utm_campaign)
-    ).all()
+    tags = (ReportLeadDay.utm_source, ReportLeadDay.utm_medium, ReportLeadDay.utm_campaign)
+    rows = _qualified_won(f, *tags, where=[or_(*(tag != "" for tag in tags))])
     out = [
         {
-            "utm_source": s,
-            "utm_medium": m,
-            "utm_campaign": c,
-            "leads": n,
+            "utm_source": s or None,
+            "utm_medium": m or None,
+            "utm_campaign": c or None,
+            "leads": int(n),
             "qualified": int(q or 0),
             "won": int(w or 0),
         }
@@ -254,58 +271,170 @@ def campaigns(f: ReportFilter, limit: int | None = None) -> list[dict]:
     return out if limit is None else out[:limit]
 
 
-def _first_response_hours() -> ColumnElement:
-    return hours_between(Lead.created_at, Lead.first_response_at)
+# --- response times: histogram + one look-up in the bucket (crm.reports.histogram) ----------
+
+_MS_PER_HOUR = 3_600_000
+
+
+def _histogram(measure: str, f: ReportFilter, by_owner: bool = False):
+    """bucket → n (or owner_key → bucket → n) of a measure over the filter."""
+    columns = [ReportHistogram.owner_key] if by_owner else []
+    rows = db.session.execute(
+        select(*columns, ReportHistogram.bucket, func.sum(ReportHistogram.n))
+        .where(ReportHistogram.measure == measure, *_dims(ReportHistogram, f))
+        .group_by(*columns, ReportHistogram.bucket)
+    ).all()
+    if not by_owner:
+        return histogram.total(rows)
+    out: dict[int, list] = {}
+    for owner_key, bucket, n in rows:
+        out.setdefault(owner_key, []).append((bucket, n))
+    return {owner_key: histogram.total(pairs) for owner_key, pairs in out.items()}
+
+
+def _in_bucket(column: ColumnElement, bucket: int) -> list[ColumnElement]:
+    low, high = histogram.bucket_range(bucket)
+    conditions = [column.is_not(None)]
+    if low is not None:
+        conditions.append(column > low)
+    if high is not None:
+        conditions.append(column <= high)
+    return conditions
+
+
+def _sqlite_index(query, table, index: str):
+    return query.with_hint(table, f"INDEXED BY {index}", "sqlite")
+
+
+def _response_at(f: ReportFilter, owner_key: int | None = None):
+    """value_at(bucket, offset) over leads.first_response_ms (the cohort, one owner or all)."""
+    conditions = cohort(f)
+    if owner_key is not None:
+        conditions.append(func.coalesce(Lead.owner_id, 0) == owner_key)
+
+    def value_at(bucket: int, offset: int) -> float:
+        query = (
+            select(Lead.first_response_ms)
+            .where(*_in_bucket(Lead.first_response_ms, bucket), *conditions)
+            .order_by(Lead.first_response_ms)
+            .limit(1)
+            .offset(offset)
+        )
+        query = _sqlite_index(query, Lead, "ix_leads_first_response_ms")
+        return db.session.execute(query).scalar_one()
+
+    return value_at
+
+
+def _hours(values: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: None if v is None else v / _MS_PER_HOUR for k, v in values.items()}
 
 
 def agents(f: ReportFilter) -> list[dict]:
     """Per current owner: leads, contacted, visits, won, win rate, median first response."""
+    counted = func.sum(ReportLeadDay.lead_count)
     totals = db.session.execute(
         select(
-            Lead.owner_id,
-            User.name,
-            func.count(),
-            func.sum(_reached_column("contacted")),
-            func.sum(_won_column()),
+            ReportLeadDay.owner_key,
+            counted,
+            _sum_where(ReportLeadDay.furthest_stage.in_(_at_or_past("contacted"))),
+            func.sum(ReportLeadDay.visit_count),
+            _sum_where(ReportLeadDay.stage == "won"),
         )
-        .outerjoin(User, User.id == Lead.owner_id)
-        .where(*cohort(f))
-        .group_by(Lead.owner_id, User.name)
+        .where(*_dims(ReportLeadDay, f))
+        .group_by(ReportLeadDay.owner_key)
+        .having(counted > 0)
     ).all()
-    visits = dict(
+    names = dict(
         db.session.execute(
-            select(Lead.owner_id, func.count(Activity.id))
-            .join(Activity, and_(Activity.lead_id == Lead.id, Activity.kind == "visit"))
-            .where(*cohort(f))
-            .group_by(Lead.owner_id)
+            select(User.id, User.name).where(User.id.in_([row[0] for row in totals if row[0]]))
         ).all()
     )
-    medians = dict(
-        db.session.execute(
-            percentiles(
-                select(Lead.owner_id.label("grp"), _first_response_hours().label("value")).where(
-                    *cohort(f), Lead.first_response_at.is_not(None)
-                ),
-                "grp",
-                {"median": 0.5},
-            )
-        ).all()
-    )
+    by_owner = _histogram("response", f, by_owner=True)
     out = []
-    for owner_id, name, leads, contacted, won in totals:
+    for owner_key, leads, contacted, visits, won in totals:
+        median = histogram.percentiles(
+            by_owner.get(owner_key, {}), {"median": 0.5}, _response_at(f, owner_key)
+        )
+        owner_id = owner_key or None
         out.append(
             {
                 "owner_id": owner_id,
-                "name": name,
-                "leads": leads,
+                "name": names.get(owner_id),
+                "leads": int(leads),
                 "contacted": int(contacted or 0),
-                "visits": visits.get(owner_id, 0),
+                "visits": int(visits or 0),
                 "won": int(won or 0),
-                "win_rate": _ratio(int(won or 0), leads),
-                "median_first_response_hours": _round(medians.get(owner_id)),
+                "win_rate": _ratio(int(won or 0), int(leads)),
+                "median_first_response_hours": _round(_hours(median)["median"]),
             }
         )
     return sorted(out, key=lambda row: (-row["leads"], row["owner_id"] or 0))
+
+
+def _sla_met(f: ReportFilter, sla_ms: int) -> int:
+    """Responded leads whose working-time response is at most the SLA."""
+    counts = _histogram("working", f)
+    met = 0
+    for bucket, n in counts.items():
+        high = histogram.bucket_range(bucket)[1]
+        if high is not None and high <= sla_ms:
+            met += n
+    edge = histogram.bucket_of(sla_ms)
+    low, high = histogram.bucket_range(edge)
+    if counts.get(edge) and high != sla_ms:
+        conditions = [Lead.first_response_working_ms <= sla_ms, *cohort(f)]
+        if low is not None:
+            conditions.append(Lead.first_response_working_ms > low)
+        query = _sqlite_index(
+            select(func.count()).select_from(Lead).where(*conditions),
+            Lead,
+            "ix_leads_first_response_working_ms",
+        )
+        met += db.session.execute(query).scalar_one()
+    return met
+
+
+def _waiting_past_sla(f: ReportFilter, now: datetime, sla: float) -> int:
+    """Not responded yet and already past the SLA (in working hours) at `now`.
+
+    Leads received two weeks before now (or earlier) have waited at least 50 working hours;
+    the SLA clock is read for the leads received since then only.
+    """
+    recent_day = now.astimezone(LOCAL_TZ).date() - timedelta(days=14 + 7 * int(sla // 45))
+    old = db.session.execute(
+        select(func.sum(ReportLeadDay.lead_count)).where(
+            *_dims(ReportLeadDay, f),
+            ReportLeadDay.day < recent_day,
+            ReportLeadDay.responded == 0,
+        )
+    ).scalar()
+    if f.date_to <= recent_day:
+        return int(old or 0)
+    waited = working_hours_between(Lead.created_at, literal(now, UTCDateTime()))
+    recent = ReportFilter(max(f.date_from, recent_day), f.date_to, f.park_id, f.source, f.owner_id)
+    fresh = db.session.execute(
+        select(func.count()).where(*cohort(recent), Lead.first_response_at.is_(None), waited >= sla)
+    ).scalar_one()
+    return int(old or 0) + fresh
+
+
+def _stale(f: ReportFilter, now: datetime, stale_days: int) -> int:
+    """Open leads of the cohort with no activity for `stale_days` (open ones less the active)."""
+    open_leads = db.session.execute(
+        select(func.sum(ReportLeadDay.lead_count)).where(
+            *_dims(ReportLeadDay, f), ReportLeadDay.stage.not_in(CLOSED_STAGES)
+        )
+    ).scalar()
+    cutoff = now - timedelta(days=stale_days)
+    active = _sqlite_index(
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.last_activity_at >= cutoff, *cohort(f), _open()),
+        Lead,
+        "ix_leads_last_activity_at_id",
+    )
+    return int(open_leads or 0) - db.session.execute(active).scalar_one()
 
 
 def speed(f: ReportFilter) -> dict:
@@ -313,86 +442,143 @@ def speed(f: ReportFilter) -> dict:
     config = current_app.config
     now = utcnow()
     sla = float(config["CRM_SLA_HOURS"])
-    median, p90 = db.session.execute(
-        percentiles(
-            select(_first_response_hours().label("value")).where(
-                *cohort(f), Lead.first_response_at.is_not(None)
-            ),
-            None,
-            {"median": 0.5, "p90": 0.9},
+    responded = waiting = 0
+    for answered, count in _lead_days(f, ReportLeadDay.responded):
+        if answered:
+            responded += int(count)
+        else:
+            waiting += int(count)
+    figures = _hours(
+        histogram.percentiles(
+            _histogram("response", f), {"median": 0.5, "p90": 0.9}, _response_at(f)
         )
-    ).one()
-    responded_in = working_hours_between(Lead.created_at, Lead.first_response_at)
-    waited = working_hours_between(Lead.created_at, literal(now, UTCDateTime()))
-    not_responded = Lead.first_response_at.is_(None)
-    responded, within, waiting_past_sla, waiting = db.session.execute(
-        select(
-            func.count(Lead.first_response_at),
-            func.sum(case((and_(~not_responded, responded_in <= sla), 1), else_=0)),
-            func.sum(case((and_(not_responded, waited >= sla), 1), else_=0)),
-            func.sum(case((not_responded, 1), else_=0)),
-        ).where(*cohort(f))
-    ).one()
-    stale = db.session.execute(
-        select(func.count()).where(
-            *cohort(f),
-            _open(),
-            Lead.last_activity_at < now - timedelta(days=config["CRM_STALE_DAYS"]),
-        )
-    ).scalar_one()
-    due = (responded or 0) + int(waiting_past_sla or 0)
+    )
+    within = _sla_met(f, round(sla * _MS_PER_HOUR)) if responded else 0
+    waiting_past_sla = _waiting_past_sla(f, now, sla) if waiting else 0
+    due = responded + waiting_past_sla
     return {
-        "median_first_response_hours": _round(median),
-        "p90_first_response_hours": _round(p90),
-        "responded": responded or 0,
-        "not_responded": int(waiting or 0),
-        "not_responded_past_sla": int(waiting_past_sla or 0),
+        "median_first_response_hours": _round(figures["median"]),
+        "p90_first_response_hours": _round(figures["p90"]),
+        "responded": responded,
+        "not_responded": waiting,
+        "not_responded_past_sla": waiting_past_sla,
         "sla_hours": sla,
-        "sla_met": int(within or 0),
-        "sla_compliance": _ratio(int(within or 0), due),
-        "stale": stale,
+        "sla_met": within,
+        "sla_compliance": _ratio(within, due),
+        "stale": _stale(f, now, config["CRM_STALE_DAYS"]),
         "stale_days": config["CRM_STALE_DAYS"],
         "median_days_in_stage": days_in_stage(f),
     }
+
+
+# --- days in stage: finished stays from the histogram, current ones counted by age ---------
+
+
+def _stay_filter(f: ReportFilter) -> list[ColumnElement]:
+    stay = LeadStageStay
+    conditions = _in_period(stay.lead_created_at, f)
+    pairs = [(stay.park_key, f.park_id), (stay.source, f.source), (stay.owner_key, f.owner_id)]
+    conditions.extend(column == value for column, value in pairs if value is not None)
+    return conditions
+
+
+def _bucket_case(value: ColumnElement) -> ColumnElement:
+    whens = [(value <= bound, index) for index, bound in enumerate(histogram.BOUNDS_MS)]
+    return case(*whens, else_=histogram.LAST_BUCKET)
+
+
+def _stage_median(f: ReportFilter, stage: str, finished: dict[int, int], current: int, now):
+    """Median stay in one stage: finished stays (durations) and current ones (now − entered)."""
+    stay = LeadStageStay
+    now_ms = epoch_ms_of(now)
+    age = literal(now_ms) - epoch_ms(stay.entered_at)
+    # How far back current stays must be read: up to the bucket where the finished stays
+    # alone reach the largest rank needed (beyond it the answer cannot lie).
+    n = sum(finished.values()) + current
+    if n == 0:
+        return None
+    top_rank = (n + 2) // 2
+    horizon, running = None, 0
+    for bucket in sorted(finished):
+        running += finished[bucket]
+        if running >= top_rank:
+            horizon = bucket
+            break
+    counts = dict(finished)
+    if current:
+        conditions = [stay.stage == stage, stay.left_at.is_(None), *_stay_filter(f)]
+        high = histogram.bucket_range(horizon)[1] if horizon is not None else None
+        if high is not None:
+            conditions.append(stay.entered_at >= now - timedelta(milliseconds=high + 1000))
+        age_bucket = _bucket_case(age).label("b")
+        query = _sqlite_index(
+            select(age_bucket, func.count()).where(*conditions).group_by(age_bucket),
+            stay,
+            "ix_lead_stage_stays_current",
+        )
+        for bucket, count in db.session.execute(query).all():
+            if horizon is None or bucket <= horizon:
+                counts[bucket] = counts.get(bucket, 0) + count
+        if horizon is not None:
+            counts = {b: c for b, c in counts.items() if b <= horizon}
+
+    def value_at(bucket: int, offset: int) -> float:
+        done = _sqlite_index(
+            select(stay.duration_ms.label("v")).where(
+                stay.stage == stage, *_in_bucket(stay.duration_ms, bucket), *_stay_filter(f)
+            ),
+            stay,
+            "ix_lead_stage_stays_finished",
+        )
+        low, high = histogram.bucket_range(bucket)
+        lasting = [stay.stage == stage, stay.left_at.is_(None), *_stay_filter(f)]
+        if high is not None:
+            lasting.append(stay.entered_at >= now - timedelta(milliseconds=high + 1000))
+        if low is not None:
+            lasting.append(stay.entered_at <= now - timedelta(milliseconds=low - 1000))
+        ongoing = _sqlite_index(
+            select(age.label("v")).where(*lasting), stay, "ix_lead_stage_stays_current"
+        ).subquery()
+        ongoing_in = select(ongoing.c.v).where(*_in_bucket(ongoing.c.v, bucket))
+        both = union_all(done, ongoing_in).subquery()
+        return db.session.execute(
+            select(both.c.v).order_by(both.c.v).limit(1).offset(offset)
+        ).scalar_one()
+
+    return histogram.percentiles(counts, {"median": 0.5}, value_at, n)["median"]
 
 
 def days_in_stage(f: ReportFilter) -> dict[str, float | None]:
     """Median days of a stay in each open stage (a lead still in a stage counts up to now).
 
     A stay with no later stage change counts only when it is the lead's current stage: leads
-    whose history was not recorded (bulk loads) would otherwise stay "new" for ever.
+    whose history was not recorded (bulk loads) would otherwise stay "new" for ever. The stays
+    are kept in lead_stage_stays by triggers (migration 0007).
     """
     now = utcnow()
-    if db.engine.dialect.name == "sqlite":
-        to_stage = func.json_extract(Activity.data, "$.to")
-    else:
-        to_stage = Activity.data["to"].as_string()
-    entered = union_all(
-        select(
-            Lead.id.label("lead_id"),
-            Lead.stage.label("current"),
-            Lead.created_at.label("at"),
-            literal("new").label("stage"),
-            literal(0).label("seq"),
-        ).where(*cohort(f)),
-        select(Activity.lead_id, Lead.stage, Activity.created_at, to_stage, Activity.id)
-        .join(Lead, Lead.id == Activity.lead_id)
-        .where(*cohort(f), Activity.kind == "stage_change"),
-    ).subquery()
-    spans = select(
-        entered.c.stage.label("grp"),
-        entered.c.current,
-        entered.c.at,
-        func.lead(entered.c.at)
-        .over(partition_by=entered.c.lead_id, order_by=[entered.c.at, entered.c.seq])
-        .label("left_at"),
-    ).subquery()
-    left_at = func.coalesce(spans.c.left_at, literal(now, UTCDateTime()))
-    durations = select(
-        spans.c.grp, (hours_between(spans.c.at, left_at) / 24.0).label("value")
-    ).where(or_(spans.c.left_at.is_not(None), spans.c.grp == spans.c.current))
-    rows = dict(db.session.execute(percentiles(durations, "grp", {"median": 0.5})).all())
-    return {stage: _round(rows.get(stage)) for stage in STAGES if stage not in CLOSED_STAGES}
+    rows = db.session.execute(
+        select(ReportHistogram.measure, ReportHistogram.bucket, func.sum(ReportHistogram.n))
+        .where(
+            or_(ReportHistogram.measure.like("stay:%"), ReportHistogram.measure.like("open:%")),
+            *_dims(ReportHistogram, f),
+        )
+        .group_by(ReportHistogram.measure, ReportHistogram.bucket)
+    ).all()
+    finished: dict[str, dict[int, int]] = {}
+    current: dict[str, int] = {}
+    for measure, bucket, n in rows:
+        kind, stage = measure.split(":", 1)
+        if kind == "stay" and n:
+            finished.setdefault(stage, {})[bucket] = int(n)
+        elif kind == "open":
+            current[stage] = current.get(stage, 0) + int(n or 0)
+    out = {}
+    for stage in STAGES:
+        if stage in CLOSED_STAGES:
+            continue
+        value = _stage_median(f, stage, finished.get(stage, {}), current.get(stage, 0), now)
+        out[stage] = _round(None if value is None else value / (24 * _MS_PER_HOUR))
+    return out
 
 
 def months_of(date_from: date, date_to: date) -> list[str]:
@@ -407,25 +593,24 @@ def months_of(date_from: date, date_to: date) -> list[str]:
 
 def monthly_trend(f: ReportFilter) -> list[dict]:
     """New leads by month received; won and lost by month closed (Asia/Shanghai months)."""
-    received = select(local_month(Lead.created_at).label("m")).where(*cohort(f)).subquery()
-    new = dict(db.session.execute(select(received.c.m, func.count()).group_by(received.c.m)).all())
-    closed_in = (
-        select(local_month(Lead.closed_at).label("m"), Lead.stage.label("stage"))
-        .where(*_in_period(Lead.closed_at, f), *_narrowing(f), Lead.stage.in_(CLOSED_STAGES))
-        .subquery()
-    )
-    closed = db.session.execute(
-        select(closed_in.c.m, closed_in.c.stage, func.count()).group_by(
-            closed_in.c.m, closed_in.c.stage
-        )
-    ).all()
     table = {
         m: {"month": m, "new": 0, "won": 0, "lost": 0} for m in months_of(f.date_from, f.date_to)
     }
-    for month, count in new.items():
-        table.setdefault(month, {"month": month, "new": 0, "won": 0, "lost": 0})["new"] = count
-    for month, stage, count in closed:
-        table.setdefault(month, {"month": month, "new": 0, "won": 0, "lost": 0})[stage] = count
+
+    def add(day: date, key: str, count: int) -> None:
+        month = f"{day.year:04d}-{day.month:02d}"
+        table.setdefault(month, {"month": month, "new": 0, "won": 0, "lost": 0})[key] += count
+
+    for day, count in _lead_days(f, ReportLeadDay.day):
+        add(day, "new", int(count))
+    closed = func.sum(ReportClosedDay.lead_count)
+    for day, stage, count in db.session.execute(
+        select(ReportClosedDay.day, ReportClosedDay.stage, closed)
+        .where(*_dims(ReportClosedDay, f))
+        .group_by(ReportClosedDay.day, ReportClosedDay.stage)
+        .having(closed > 0)
+    ).all():
+        add(day, stage, int(count))
     return [table[m] for m in sorted(table)]
 
 

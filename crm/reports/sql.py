@@ -6,9 +6,10 @@ rounded to the millisecond (SQLite's julianday() is a float), ranks use integer 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from fractions import Fraction
 
-from sqlalchemy import Integer, Numeric, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Integer, Numeric, case, cast, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from crm.extensions import db
@@ -121,3 +122,17 @@ def percentiles(values: Select, group_column: str | None, fractions: dict[str, f
     if group_column:
         query = query.group_by(ranked.c.grp)
     return query
+
+
+def epoch_ms(column: ColumnElement) -> ColumnElement:
+    """Integer milliseconds since 1970-01-01 UTC of a UTC timestamp (as migration 0007's)."""
+    if _dialect() == "postgresql":
+        return cast(func.round(func.extract("epoch", column) * 1000), BigInteger)
+    return cast(func.round((func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * 86_400_000), Integer)
+
+
+def epoch_ms_of(moment: datetime) -> int:
+    """The same for a Python datetime: half up from the microseconds."""
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (micros + 500) // 1000
