@@ -7,6 +7,8 @@ import re
 import pytest
 
 from crm import create_app
+from crm.models import Lead
+from tests.builders import inquiry_form, row_count
 from tests.conftest import PASSWORD, config_for_tests
 
 
@@ -33,3 +35,18 @@ def test_login_with_csrf_token_from_the_page_succeeds(csrf_client, agent):
 
 def test_logout_without_csrf_token_is_refused(csrf_client, agent):
     assert csrf_client.post("/logout").status_code == 400
+
+
+def test_inquiry_without_csrf_token_is_refused_and_nothing_is_stored(csrf_client):
+    response = csrf_client.post("/inquiry", data=inquiry_form())
+    assert response.status_code == 400
+    assert "表单已过期" in response.get_data(as_text=True)
+    assert row_count(Lead) == 0
+
+
+def test_inquiry_with_csrf_token_from_the_page_is_stored(csrf_client):
+    page = csrf_client.get("/inquiry").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = csrf_client.post("/inquiry", data={**inquiry_form(), "csrf_token": token})
+    assert response.status_code == 303
+    assert row_count(Lead) == 1
