@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from crm.models import AssignmentRule, RoundRobinCursor, User
 from crm.requirements.parser import Requirement
@@ -65,23 +64,24 @@ def _rule_matches(
 
 
 def choose_owner(
-    session: Session, requirement: Requirement, park_id: int | None
+    connection: Connection, requirement: Requirement, park_id: int | None
 ) -> Assignee | None:
-    """The agent for a new lead; None when there is no active agent at all."""
-    connection = session.connection()
+    """The agent for a new lead; None when there is no active agent at all.
+
+    `connection` is the write transaction's (`session.connection()`).
+    """
     for rule_park_id, location, industry, *agent in connection.execute(_ACTIVE_RULES):
         if _rule_matches(rule_park_id, location, industry, requirement, park_id):
             return Assignee(*agent)
-    return assign_round_robin(session)
+    return assign_round_robin(connection)
 
 
-def assign_round_robin(session: Session) -> Assignee | None:
+def assign_round_robin(connection: Connection) -> Assignee | None:
     """The active agent after the last one served, in id order, wrapping around.
 
     The cursor row is locked (FOR UPDATE on PostgreSQL; the write transaction's
     BEGIN IMMEDIATE on SQLite), so racing requests never read a stale cursor.
     """
-    connection = session.connection()
     cursor = connection.execute(_LOCKED_CURSOR).first()
     agents = [Assignee(*row) for row in connection.execute(_ACTIVE_AGENTS)]
     if not agents:

@@ -141,14 +141,14 @@ def _intake(
         connection.execute(_INSERT_ACTIVITY, _merge_activity(open_id, data, now))
         lead.third_party_consent = data.third_party_consent  # the latest word counts
         lead.last_activity_at = now
-        notify_merged_inquiry(session, lead, data.need, data.use)
+        notify_merged_inquiry(connection, lead, data.need, data.use)
         return IntakeResult(lead=lead, created=False, merged=True)
 
     names = park_names.read(connection)
     requirement = prepared.requirement
     if requirement is None or names != prepared.park_names:
         requirement = _parse(data, names)
-    owner = choose_owner(session, requirement, park_id)
+    owner = choose_owner(connection, requirement, park_id)
     previous_id = next((row.id for row in phone_leads if row.stage in CLOSED_STAGES), None)
     row = _lead_row(data, context, prepared, requirement, now)
     row.update(
@@ -166,7 +166,7 @@ def _intake(
         _activity(row["id"], "created", now, data={"channel": context.channel}),
     )
     lead = Lead(**row)
-    notify_new_lead(session, lead, owner)
+    notify_new_lead(connection, lead, owner)
     _attach(session, lead)
     return IntakeResult(lead=lead, created=True, merged=False)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from crm.models import Lead, OutboxMessage
@@ -87,19 +88,22 @@ def _summary(texts: _Texts, lead: Lead, need: str, use: str) -> str:
     return "\n".join(lines)
 
 
-def notify_new_lead(session: Session, lead: Lead, owner: Addressee | None) -> None:
-    """Tell the owner (e-mail) and the team channel (webhook) about a new lead."""
+def notify_new_lead(connection: Connection, lead: Lead, owner: Addressee | None) -> None:
+    """Tell the owner (e-mail) and the team channel (webhook) about a new lead.
+
+    `connection` is the caller's transaction (`session.connection()`).
+    """
     texts = _texts(_locale_of(owner))
     subject = texts.new_lead % {"reference": lead.reference, "company": lead.company}
-    _send(session, lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
+    _send(connection, lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
 
 
-def notify_merged_inquiry(session: Session, lead: Lead, need: str, use: str) -> None:
+def notify_merged_inquiry(connection: Connection, lead: Lead, need: str, use: str) -> None:
     """Tell the owner that the prospect wrote again."""
     owner = _addressee(lead)
     texts = _texts(_locale_of(owner))
     subject = texts.merged_inquiry % {"reference": lead.reference, "company": lead.company}
-    _send(session, lead, owner, subject, _summary(texts, lead, need, use))
+    _send(connection, lead, owner, subject, _summary(texts, lead, need, use))
 
 
 def notify_assigned(session: Session, lead: Lead) -> None:
@@ -107,7 +111,7 @@ def notify_assigned(session: Session, lead: Lead) -> None:
     owner = _addressee(lead)
     texts = _texts(_locale_of(owner))
     subject = texts.assigned % {"reference": lead.reference, "company": lead.company}
-    _send(session, lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
+    _send(session.connection(), lead, owner, subject, _summary(texts, lead, lead.need, lead.use))
 
 
 def _addressee(lead: Lead) -> Addressee | None:
@@ -118,47 +122,39 @@ def _locale_of(owner: Addressee | None) -> str:
     return (owner.locale if owner else None) or "zh"
 
 
-def _send(session: Session, lead: Lead, owner: Addressee | None, subject: str, body: str) -> None:
-    messages: list[dict[str, Any]] = []
+def _send(
+    connection: Connection, lead: Lead, owner: Addressee | None, subject: str, body: str
+) -> None:
     now = utcnow()
     if owner is not None:
         # A header cannot hold a line break: one typed into a company name would make the
-        # message unsendable on every attempt (as crm.notifications.outbox.enqueue_email).
-        messages.append(
-            _message(
-                "email", owner.email, lead.id, now, body, " ".join(subject.split())[:SUBJECT_MAX]
-            )
+        # message unsendable on every attempt (as in crm.notifications.outbox.enqueue_email).
+        subject_line = " ".join(subject.split())[:SUBJECT_MAX]
+        connection.execute(
+            _INSERT_MESSAGE, _message("email", owner.email, lead.id, now, body, subject_line)
         )
     webhook_url = current_app.config.get("CRM_WEBHOOK_URL")
     if webhook_url:
         content = _fit_bytes(f"**{subject}**\n{body}", WEBHOOK_CONTENT_MAX_BYTES)
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
-        messages.append(
-            _message(
-                "webhook",
-                webhook_url,
-                lead.id,
-                now,
-                json.dumps(payload, ensure_ascii=False),
-                None,
-                payload,
-            )
+        body_json = json.dumps(payload, ensure_ascii=False)
+        connection.execute(
+            _INSERT_MESSAGE,
+            _message("webhook", webhook_url, lead.id, now, body_json, payload=payload),
         )
-    connection = session.connection()
-    for message in messages:
-        connection.execute(_INSERT_MESSAGE, message)
 
 
 def _message(
     channel: str,
     recipient: str,
     lead_id: int,
-    now: Any,
+    now: datetime,
     body: str,
-    subject: str | None,
-    payload: dict | None = None,
+    subject: str | None = None,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An outbox row, every column given (one compiled INSERT for all of them)."""
+    """An outbox row with every column given (one compiled INSERT serves them all)."""
     return {
         "channel": channel,
         "recipient": recipient,
