@@ -58,6 +58,14 @@ class Lead(db.Model):
             "merged_into_id",
             "owner_id",
         ),
+        # The report's stale count: recently active leads, with what the cohort needs.
+        Index(
+            "ix_leads_last_activity_report",
+            "last_activity_at",
+            "created_at",
+            "stage",
+            "merged_into_id",
+        ),
         Index(
             "ix_leads_first_response_working_ms",
             "first_response_working_ms",

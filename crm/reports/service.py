@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -40,6 +40,7 @@ from crm.leads.filters import (
     local_day_start,
     not_merged,
 )
+from crm.leads.sla import working_hours_between as sla_clock
 from crm.matching.engine import AREA_MARGIN
 from crm.models import (
     Lead,
@@ -47,16 +48,17 @@ from crm.models import (
     Park,
     Property,
     ReportClosedDay,
+    ReportDemandDay,
     ReportHistogram,
     ReportLeadDay,
     User,
 )
 from crm.models.types import UTCDateTime
 from crm.reports import histogram
-from crm.reports.sql import epoch_ms, epoch_ms_of, working_hours_between
+from crm.reports.sql import epoch_ms, epoch_ms_of, unindexed, working_hours_between
 from crm.timeutil import utcnow
 from crm.units import SQM_PER_MU
-from crm.vocabulary import CLOSED_STAGES, FUNNEL, STAGES
+from crm.vocabulary import CLOSED_STAGES, FUNNEL, OPEN_STAGES, STAGES
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
@@ -140,9 +142,13 @@ def _in_period(column: ColumnElement, f: ReportFilter) -> list[ColumnElement]:
     return [column >= local_day_start(f.date_from), column < local_day_start(f.date_to)]
 
 
-def cohort(f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
-    """The leads received in the period, narrowed by the filter."""
-    return [*_in_period(Lead.created_at, f), *_narrowing(f, with_park)]
+def cohort(f: ReportFilter, with_park: bool = True, by_date: bool = True) -> list[ColumnElement]:
+    """The leads received in the period, narrowed by the filter.
+
+    by_date=False: the period only narrows the rows another condition's index finds.
+    """
+    created = Lead.created_at if by_date else unindexed(Lead.created_at)
+    return [*_in_period(created, f), *_narrowing(f, with_park)]
 
 
 def _dims(table, f: ReportFilter, with_park: bool = True) -> list[ColumnElement]:
@@ -151,6 +157,24 @@ def _dims(table, f: ReportFilter, with_park: bool = True) -> list[ColumnElement]
     pairs = [(table.source, f.source), (table.owner_key, f.owner_id)]
     if with_park:
         pairs.append((table.park_key, f.park_id))
+    conditions.extend(column == value for column, value in pairs if value is not None)
+    return conditions
+
+
+def _hist_dims(f: ReportFilter, by_owner: bool = False) -> list[ColumnElement]:
+    """The filter on report_histograms, at the level that answers it with the fewest rows:
+    in all (park_key -1, source '*', owner_key -1), per owner, or per park × source × owner."""
+    h = ReportHistogram
+    conditions = [h.day >= f.date_from, h.day < f.date_to]
+    if f.park_id is None and f.source is None:
+        conditions += [h.park_key == -1, h.source == "*"]
+        if f.owner_id is not None:
+            conditions.append(h.owner_key == f.owner_id)
+        else:
+            conditions.append(h.owner_key != -1 if by_owner else h.owner_key == -1)
+        return conditions
+    conditions.append(h.park_key != -1)
+    pairs = [(h.park_key, f.park_id), (h.source, f.source), (h.owner_key, f.owner_id)]
     conditions.extend(column == value for column, value in pairs if value is not None)
     return conditions
 
@@ -281,7 +305,7 @@ def _histogram(measure: str, f: ReportFilter, by_owner: bool = False):
     columns = [ReportHistogram.owner_key] if by_owner else []
     rows = db.session.execute(
         select(*columns, ReportHistogram.bucket, func.sum(ReportHistogram.n))
-        .where(ReportHistogram.measure == measure, *_dims(ReportHistogram, f))
+        .where(ReportHistogram.measure == measure, *_hist_dims(f, by_owner))
         .group_by(*columns, ReportHistogram.bucket)
     ).all()
     if not by_owner:
@@ -302,13 +326,9 @@ def _in_bucket(column: ColumnElement, bucket: int) -> list[ColumnElement]:
     return conditions
 
 
-def _sqlite_index(query, table, index: str):
-    return query.with_hint(table, f"INDEXED BY {index}", "sqlite")
-
-
 def _response_at(f: ReportFilter, owner_key: int | None = None):
     """value_at(bucket, offset) over leads.first_response_ms (the cohort, one owner or all)."""
-    conditions = cohort(f)
+    conditions = cohort(f, by_date=False)
     if owner_key is not None:
         conditions.append(func.coalesce(Lead.owner_id, 0) == owner_key)
 
@@ -320,7 +340,7 @@ def _response_at(f: ReportFilter, owner_key: int | None = None):
             .limit(1)
             .offset(offset)
         )
-        query = _sqlite_index(query, Lead, "ix_leads_first_response_ms")
+        query = query
         return db.session.execute(query).scalar_one()
 
     return value_at
@@ -383,25 +403,29 @@ def _sla_met(f: ReportFilter, sla_ms: int) -> int:
     edge = histogram.bucket_of(sla_ms)
     low, high = histogram.bucket_range(edge)
     if counts.get(edge) and high != sla_ms:
-        conditions = [Lead.first_response_working_ms <= sla_ms, *cohort(f)]
+        conditions = [Lead.first_response_working_ms <= sla_ms, *cohort(f, by_date=False)]
         if low is not None:
             conditions.append(Lead.first_response_working_ms > low)
-        query = _sqlite_index(
-            select(func.count()).select_from(Lead).where(*conditions),
-            Lead,
-            "ix_leads_first_response_working_ms",
-        )
+        query = select(func.count()).select_from(Lead).where(*conditions)
         met += db.session.execute(query).scalar_one()
     return met
+
+
+def _surely_past_sla(now: datetime, sla: float) -> date:
+    """A day such that every lead received before it has waited more than the SLA at `now`."""
+    day = now.astimezone(LOCAL_TZ).date()
+    while sla_clock(local_day_start(day), now) <= sla + 1:
+        day -= timedelta(days=1)
+    return day
 
 
 def _waiting_past_sla(f: ReportFilter, now: datetime, sla: float) -> int:
     """Not responded yet and already past the SLA (in working hours) at `now`.
 
-    Leads received two weeks before now (or earlier) have waited at least 50 working hours;
-    the SLA clock is read for the leads received since then only.
+    Leads received before `_surely_past_sla` come from report_lead_days; the SLA clock is read
+    only for the leads received since then (a day or a few).
     """
-    recent_day = now.astimezone(LOCAL_TZ).date() - timedelta(days=14 + 7 * int(sla // 45))
+    recent_day = _surely_past_sla(now, sla)
     old = db.session.execute(
         select(func.sum(ReportLeadDay.lead_count)).where(
             *_dims(ReportLeadDay, f),
@@ -427,12 +451,10 @@ def _stale(f: ReportFilter, now: datetime, stale_days: int) -> int:
         )
     ).scalar()
     cutoff = now - timedelta(days=stale_days)
-    active = _sqlite_index(
+    active = (
         select(func.count())
         .select_from(Lead)
-        .where(Lead.last_activity_at >= cutoff, *cohort(f), _open()),
-        Lead,
-        "ix_leads_last_activity_at_id",
+        .where(Lead.last_activity_at >= cutoff, *cohort(f, by_date=False), _open())
     )
     return int(open_leads or 0) - db.session.execute(active).scalar_one()
 
@@ -476,7 +498,7 @@ def speed(f: ReportFilter) -> dict:
 
 def _stay_filter(f: ReportFilter) -> list[ColumnElement]:
     stay = LeadStageStay
-    conditions = _in_period(stay.lead_created_at, f)
+    conditions = _in_period(unindexed(stay.lead_created_at), f)
     pairs = [(stay.park_key, f.park_id), (stay.source, f.source), (stay.owner_key, f.owner_id)]
     conditions.extend(column == value for column, value in pairs if value is not None)
     return conditions
@@ -487,60 +509,58 @@ def _bucket_case(value: ColumnElement) -> ColumnElement:
     return case(*whens, else_=histogram.LAST_BUCKET)
 
 
+def _entered_since(now_ms: int, age_ms: int) -> datetime:
+    """The earliest entered_at whose age (now − entered, in whole ms rounded half up as
+    epoch_ms rounds) is at most `age_ms`."""
+    return _EPOCH + timedelta(microseconds=(now_ms - age_ms) * 1000 - 500)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _stage_median(f: ReportFilter, stage: str, finished: dict[int, int], current: int, now):
-    """Median stay in one stage: finished stays (durations) and current ones (now − entered)."""
+    """Median stay in one stage: finished stays (durations) and current ones (now − entered).
+
+    Finished stays are counted per bucket in report_histograms; current ones are counted per
+    bucket of age by index range counts, from the youngest, until the median is reached.
+    """
     stay = LeadStageStay
     now_ms = epoch_ms_of(now)
-    age = literal(now_ms) - epoch_ms(stay.entered_at)
-    # How far back current stays must be read: up to the bucket where the finished stays
-    # alone reach the largest rank needed (beyond it the answer cannot lie).
     n = sum(finished.values()) + current
     if n == 0:
         return None
     top_rank = (n + 2) // 2
-    horizon, running = None, 0
-    for bucket in sorted(finished):
-        running += finished[bucket]
-        if running >= top_rank:
-            horizon = bucket
-            break
-    counts = dict(finished)
-    if current:
-        conditions = [stay.stage == stage, stay.left_at.is_(None), *_stay_filter(f)]
-        high = histogram.bucket_range(horizon)[1] if horizon is not None else None
+    lasting = [stay.stage == stage, stay.left_at.is_(None), *_stay_filter(f)]
+
+    def age_range(bucket: int) -> list[ColumnElement]:
+        low, high = histogram.bucket_range(bucket)
+        conditions = []
         if high is not None:
-            conditions.append(stay.entered_at >= now - timedelta(milliseconds=high + 1000))
-        age_bucket = _bucket_case(age).label("b")
-        query = _sqlite_index(
-            select(age_bucket, func.count()).where(*conditions).group_by(age_bucket),
-            stay,
-            "ix_lead_stage_stays_current",
-        )
-        for bucket, count in db.session.execute(query).all():
-            if horizon is None or bucket <= horizon:
-                counts[bucket] = counts.get(bucket, 0) + count
-        if horizon is not None:
-            counts = {b: c for b, c in counts.items() if b <= horizon}
+            conditions.append(stay.entered_at >= _entered_since(now_ms, high))
+        if low is not None:
+            conditions.append(stay.entered_at < _entered_since(now_ms, low))
+        return conditions
+
+    counts, running = {}, 0
+    for bucket in range(histogram.LAST_BUCKET + 1):
+        count = finished.get(bucket, 0)
+        if current:
+            count += db.session.execute(
+                select(func.count()).select_from(stay).where(*lasting, *age_range(bucket))
+            ).scalar_one()
+        if count:
+            counts[bucket] = count
+        running += count
+        if running >= top_rank:
+            break
 
     def value_at(bucket: int, offset: int) -> float:
-        done = _sqlite_index(
-            select(stay.duration_ms.label("v")).where(
-                stay.stage == stage, *_in_bucket(stay.duration_ms, bucket), *_stay_filter(f)
-            ),
-            stay,
-            "ix_lead_stage_stays_finished",
+        done = select(stay.duration_ms.label("v")).where(
+            stay.stage == stage, *_in_bucket(stay.duration_ms, bucket), *_stay_filter(f)
         )
-        low, high = histogram.bucket_range(bucket)
-        lasting = [stay.stage == stage, stay.left_at.is_(None), *_stay_filter(f)]
-        if high is not None:
-            lasting.append(stay.entered_at >= now - timedelta(milliseconds=high + 1000))
-        if low is not None:
-            lasting.append(stay.entered_at <= now - timedelta(milliseconds=low - 1000))
-        ongoing = _sqlite_index(
-            select(age.label("v")).where(*lasting), stay, "ix_lead_stage_stays_current"
-        ).subquery()
-        ongoing_in = select(ongoing.c.v).where(*_in_bucket(ongoing.c.v, bucket))
-        both = union_all(done, ongoing_in).subquery()
+        age = literal(now_ms) - epoch_ms(stay.entered_at)
+        ongoing = select(age.label("v")).where(*lasting, *age_range(bucket))
+        both = union_all(done, ongoing).subquery()
         return db.session.execute(
             select(both.c.v).order_by(both.c.v).limit(1).offset(offset)
         ).scalar_one()
@@ -559,8 +579,10 @@ def days_in_stage(f: ReportFilter) -> dict[str, float | None]:
     rows = db.session.execute(
         select(ReportHistogram.measure, ReportHistogram.bucket, func.sum(ReportHistogram.n))
         .where(
-            or_(ReportHistogram.measure.like("stay:%"), ReportHistogram.measure.like("open:%")),
-            *_dims(ReportHistogram, f),
+            ReportHistogram.measure.in_(
+                [f"{kind}:{stage}" for kind in ("stay", "open") for stage in OPEN_STAGES]
+            ),
+            *_hist_dims(f),
         )
         .group_by(ReportHistogram.measure, ReportHistogram.bucket)
     ).all()
@@ -767,23 +789,34 @@ def _requirement_groups(conditions: list[ColumnElement], with_location: bool):
     )
 
 
-def unmet_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
-    """Open leads that no available property fits, by kind, area band and location.
-
-    What the parks should offer next: the requirements nothing on offer meets, largest first.
-    A lead holding a reservation on a property that fits it is met.
-    """
-    now = utcnow()
-    reserved_fit = (
-        select(Property.id)
-        .join(Park, Park.id == Property.park_id)
-        .where(
-            Property.reserved_for_lead_id == Lead.id,
-            Property.status == "reserved",
-            *_hard_rules(),
+def _demand_groups(f: ReportFilter, with_location: bool):
+    """The same groups as _requirement_groups, read from report_demand_days (no filter but
+    the period): a few hundred requirements a day instead of every open lead."""
+    d = ReportDemandDay
+    texts = {"req_kind", "req_deal", "req_industry", "req_location"}
+    names = [*_RULE_FIELDS, *(["req_location"] if with_location else [])]
+    raw = [getattr(d, name) for name in names]
+    shown = [
+        func.nullif(column, "" if name in texts else -1).label(name)
+        for name, column in zip(names, raw, strict=True)
+    ]
+    counted = func.sum(d.lead_count)
+    return (
+        select(
+            *shown,
+            counted.label("n"),
+            func.sum(case((d.req_deal == "rent", d.lead_count), else_=0)).label("rent"),
+            func.sum(case((d.req_deal == "buy", d.lead_count), else_=0)).label("buy"),
         )
+        .where(d.day >= f.date_from, d.day < f.date_to)
+        .group_by(*raw)
+        .having(counted > 0)
+        .subquery()
     )
-    groups = _requirement_groups([*cohort(f), ~exists(reserved_fit)], with_location=True)
+
+
+def _unmet_rows(groups, now: datetime) -> dict[tuple, list[int]]:
+    """(kind, band, location) → [leads, rent, buy] of the groups no offered property fits."""
     fitting = (
         select(Property.id)
         .join(Park, Park.id == Property.park_id)
@@ -811,16 +844,55 @@ def unmet_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
             func.sum(unmet.c.buy),
         ).group_by(unmet.c.kind, unmet.c.band, unmet.c.location)
     ).all()
+    return {
+        (kind, band, location): [int(n or 0), int(rent or 0), int(buy or 0)]
+        for kind, band, location, n, rent, buy in rows
+    }
+
+
+def unmet_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
+    """Open leads that no available property fits, by kind, area band and location.
+
+    What the parks should offer next: the requirements nothing on offer meets, largest first.
+    A lead holding a reservation on a property that fits it is met. Without a park, source or
+    owner filter the requirements come from report_demand_days, and the few leads holding a
+    fitting reservation are taken out afterwards.
+    """
+    now = utcnow()
+    reserved_fit = (
+        select(Property.id)
+        .join(Park, Park.id == Property.park_id)
+        .where(
+            Property.reserved_for_lead_id == Lead.id,
+            Property.status == "reserved",
+            *_hard_rules(),
+        )
+    )
+    if f.park_id is None and f.source is None and f.owner_id is None:
+        table = _unmet_rows(_demand_groups(f, with_location=True), now)
+        holders = select(Property.reserved_for_lead_id).where(
+            Property.status == "reserved", Property.reserved_for_lead_id.is_not(None)
+        )
+        held = _requirement_groups(
+            [Lead.id.in_(holders), *cohort(f), exists(reserved_fit)], with_location=True
+        )
+        for key, counts in _unmet_rows(held, now).items():
+            if key in table:
+                table[key] = [a - b for a, b in zip(table[key], counts, strict=True)]
+    else:
+        groups = _requirement_groups([*cohort(f), ~exists(reserved_fit)], with_location=True)
+        table = _unmet_rows(groups, now)
     out = [
         {
             "kind": kind,
             "area_band": band,
             "location": location,
-            "leads": int(count),
-            "rent": int(rent or 0),
-            "buy": int(buy or 0),
+            "leads": count,
+            "rent": rent,
+            "buy": buy,
         }
-        for kind, band, location, count, rent, buy in rows
+        for (kind, band, location), (count, rent, buy) in table.items()
+        if count > 0
     ]
     out.sort(
         key=lambda r: (
@@ -843,7 +915,10 @@ def property_demand(f: ReportFilter, limit: int | None = None) -> list[dict]:
 
     The park filter applies to the property's park here, not to the lead's.
     """
-    groups = _requirement_groups(cohort(f, with_park=False), with_location=False)
+    if f.source is None and f.owner_id is None:
+        groups = _demand_groups(f, with_location=False)
+    else:
+        groups = _requirement_groups(cohort(f, with_park=False), with_location=False)
     area = property_area_column()
     query = (
         select(

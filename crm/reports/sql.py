@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 from sqlalchemy import BigInteger, Integer, Numeric, case, cast, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.functions import FunctionElement
 
 from crm.extensions import db
 from crm.leads.sla import WORKDAY_END, WORKDAY_START
@@ -136,3 +138,28 @@ def epoch_ms_of(moment: datetime) -> int:
     delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return (micros + 500) // 1000
+
+
+class unindexed(FunctionElement):
+    """The column itself, written `+column` on SQLite so that no index is chosen for it.
+
+    Used where a condition on the column only narrows rows that another index finds (SQLite
+    would otherwise scan the whole period on the created_at index).
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: ColumnElement) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler, **kw) -> str:
+    return "+" + compiler.process(element.clauses, **kw)

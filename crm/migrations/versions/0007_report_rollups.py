@@ -19,7 +19,8 @@ them right (services, imports, merges, erasure, the demo loader, raw SQL):
 - lead_stage_stays: the stays the days-in-stage report counts (recomputed for a lead, with
   the same window function the report used, whenever its stage changes are touched).
 - report_histograms: counts per duration bucket (BOUNDS_MS, the same list as
-  crm.reports.histogram) of response times, working response times and finished stays.
+  crm.reports.histogram) of response times, working response times and finished stays, and
+  the number of current stays; kept per park × source × owner, per owner and in all.
 
 Decrements are UPDATEs (as in 0006), so deleting the report tables before the leads (test
 clean-up) leaves nothing behind. The backfill is set-based (a few minutes at 1M leads).
@@ -27,8 +28,8 @@ Note for later migrations: on SQLite, a batch_alter_table that recreates `leads`
 `activities` drops these triggers; such a migration must create them again.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import crm.models.types
 
@@ -197,19 +198,29 @@ def _demand_values(q: _Sql, r: str) -> list[str]:
     ]
 
 
-def _hist_values(q: _Sql, r: str, measure: str, value: str) -> list[str]:
-    return [
-        f"'{measure}'",
-        q.day(f"{r}.created_at"),
-        f"coalesce({r}.park_id, 0)",
-        f"{r}.source",
-        f"coalesce({r}.owner_id, 0)",
-        bucket(value),
-    ]
+# The histograms are kept at three levels: per park × source × owner ("detail"), per owner
+# (park_key -1, source '*') and in all (owner_key -1 too): a report without a park or source
+# filter reads a few thousand rows instead of every combination.
+LEVELS = ("detail", "owner", "all")
+
+
+def _level(level: str, park: str, source: str, owner: str) -> tuple[str, str, str]:
+    if level == "detail":
+        return park, source, owner
+    return "-1", "'*'", owner if level == "owner" else "-1"
+
+
+def _hist_values(q: _Sql, r: str, measure: str, value: str, level: str) -> list[str]:
+    park, source, owner = _level(
+        level, f"coalesce({r}.park_id, 0)", f"{r}.source", f"coalesce({r}.owner_id, 0)"
+    )
+    return [f"'{measure}'", q.day(f"{r}.created_at"), park, source, owner, bucket(value)]
 
 
 def _match(table: str, keys: str, values: list[str]) -> str:
-    return " AND ".join(f"{table}.{k.strip()} = {v}" for k, v in zip(keys.split(","), values))
+    return " AND ".join(
+        f"{table}.{k.strip()} = {v}" for k, v in zip(keys.split(","), values, strict=True)
+    )
 
 
 def _upsert(q: _Sql, table: str, keys: str, values: list[str], counts: dict, where: str) -> str:
@@ -260,15 +271,16 @@ def lead_statements(q: _Sql, r: str, sign: int) -> list[str]:
         ("response", q.response_ms(r)),
         ("working", q.response_working_ms(r)),
     ):
-        pieces.append(
-            (
-                "report_histograms",
-                _HIST_KEYS,
-                _hist_values(q, r, measure, value),
-                {"n": "1"},
-                responded,
+        for level in LEVELS:
+            pieces.append(
+                (
+                    "report_histograms",
+                    _HIST_KEYS,
+                    _hist_values(q, r, measure, value, level),
+                    {"n": "1"},
+                    responded,
+                )
             )
-        )
     out = []
     for table, keys, values, counts, where in pieces:
         if sign > 0:
@@ -278,12 +290,20 @@ def lead_statements(q: _Sql, r: str, sign: int) -> list[str]:
     return out
 
 
-def _stay_hist_select() -> str:
+def _stay_hist_select(level: str, condition: str, finished: bool) -> str:
+    """Histogram rows of the stays chosen: finished ones by duration bucket ('stay:<stage>'),
+    current ones counted under 'open:<stage>' (bucket 0)."""
+    park, source, owner = _level(level, "park_key", "source", "owner_key")
+    if finished:
+        measure, value, which = "'stay:' || stage", bucket("duration_ms"), "IS NOT NULL"
+    else:
+        measure, value, which = "'open:' || stage", "0", "IS NULL"
     return (
-        "SELECT 'stay:' || stage AS measure, lead_day AS day, park_key, source, owner_key, "
-        f"{bucket('duration_ms')} AS bucket, count(*) AS n FROM lead_stage_stays "
-        "WHERE lead_id = {lead} AND duration_ms IS NOT NULL "
-        "GROUP BY stage, lead_day, park_key, source, owner_key, " + bucket("duration_ms")
+        "SELECT measure, day, park_key, source, owner_key, bucket, count(*) AS n FROM ("
+        f"SELECT {measure} AS measure, lead_day AS day, {park} AS park_key, "
+        f"{source} AS source, {owner} AS owner_key, {value} AS bucket "
+        f"FROM lead_stage_stays WHERE {condition} AND duration_ms {which}) AS x "
+        "GROUP BY measure, day, park_key, source, owner_key, bucket"
     )
 
 
@@ -319,15 +339,13 @@ _STAY_COLUMNS = (
 
 def refresh_stays(q: _Sql, lead: str) -> list[str]:
     """Recompute one lead's stays (`lead` an SQL expression) and move them in the histograms."""
-    hist = _stay_hist_select().replace("{lead}", lead)
-    current = (
-        "SELECT 'open:' || stage AS measure, lead_day AS day, park_key, source, owner_key, "
-        "0 AS bucket, count(*) AS n FROM lead_stage_stays "
-        f"WHERE lead_id = {lead} AND duration_ms IS NULL "
-        "GROUP BY stage, lead_day, park_key, source, owner_key"
-    )
+    selects = [
+        _stay_hist_select(level, f"lead_id = {lead}", finished)
+        for level in LEVELS
+        for finished in (True, False)
+    ]
     out = []
-    for select in (hist, current):
+    for select in selects:
         out.append(
             f"UPDATE report_histograms SET n = report_histograms.n - s.n FROM ({select}) AS s "
             "WHERE report_histograms.measure = s.measure AND report_histograms.day = s.day "
@@ -341,7 +359,7 @@ def refresh_stays(q: _Sql, lead: str) -> list[str]:
         f"INSERT INTO lead_stage_stays ({_STAY_COLUMNS}) "
         + _stays_rows(q, f"id = {lead}", f"lead_id = {lead}")
     )
-    for select in (hist, current):
+    for select in selects:
         out.append(
             f"INSERT INTO report_histograms ({_HIST_KEYS}, n) "
             f"SELECT * FROM ({select}) AS s WHERE true "
@@ -637,25 +655,24 @@ def backfill(q: _Sql) -> list[str]:
         ("response", "first_response_ms"),
         ("working", "first_response_working_ms"),
     ):
-        values = _hist_values(q, "l", measure, f"l.{column}")
-        out.append(
-            f"INSERT INTO report_histograms ({_HIST_KEYS}, n) SELECT {', '.join(values)}, count(*) "
-            f"FROM leads l WHERE l.merged_into_id IS NULL AND l.first_response_at IS NOT NULL "
-            f"GROUP BY {', '.join(values[1:])}"
-        )
+        for level in LEVELS:
+            values = _hist_values(q, "l", measure, f"l.{column}", level)
+            named = ", ".join(
+                f"{v} AS {k.strip()}" for k, v in zip(_HIST_KEYS.split(","), values, strict=True)
+            )
+            out.append(
+                f"INSERT INTO report_histograms ({_HIST_KEYS}, n) "
+                f"SELECT {_HIST_KEYS}, count(*) FROM (SELECT {named} FROM leads l "
+                "WHERE l.merged_into_id IS NULL AND l.first_response_at IS NOT NULL) AS x "
+                f"GROUP BY {_HIST_KEYS}"
+            )
     out.append(f"INSERT INTO lead_stage_stays ({_STAY_COLUMNS}) " + _stays_rows(q, "true", "true"))
-    out.append(
-        f"INSERT INTO report_histograms ({_HIST_KEYS}, n) "
-        f"SELECT 'stay:' || stage, lead_day, park_key, source, owner_key, {bucket('duration_ms')}, "
-        "count(*) FROM lead_stage_stays WHERE duration_ms IS NOT NULL "
-        f"GROUP BY stage, lead_day, park_key, source, owner_key, {bucket('duration_ms')}"
-    )
-    out.append(
-        f"INSERT INTO report_histograms ({_HIST_KEYS}, n) "
-        "SELECT 'open:' || stage, lead_day, park_key, source, owner_key, 0, count(*) "
-        "FROM lead_stage_stays WHERE duration_ms IS NULL "
-        "GROUP BY stage, lead_day, park_key, source, owner_key"
-    )
+    for level in LEVELS:
+        for finished in (True, False):
+            out.append(
+                f"INSERT INTO report_histograms ({_HIST_KEYS}, n) "
+                + _stay_hist_select(level, "true", finished)
+            )
     return out
 
 
@@ -792,6 +809,12 @@ def upgrade():
         unique=False,
     )
     op.create_index(
+        "ix_leads_last_activity_report",
+        "leads",
+        ["last_activity_at", "created_at", "stage", "merged_into_id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_leads_first_response_working_ms",
         "leads",
         ["first_response_working_ms", "created_at", "merged_into_id", "owner_id"],
@@ -821,6 +844,7 @@ def downgrade():
         for name in _SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_index("ix_leads_first_response_working_ms", table_name="leads")
+    op.drop_index("ix_leads_last_activity_report", table_name="leads")
     op.drop_index("ix_leads_first_response_ms", table_name="leads")
     op.drop_table("lead_stage_stays")
     op.drop_table("report_histograms")
