@@ -59,7 +59,6 @@ class ReportDemandDay(db.Model):
     __tablename__ = "report_demand_days"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     req_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     req_deal: Mapped[str] = mapped_column(String(10), primary_key=True)
     req_area_min_sqm: Mapped[float] = mapped_column(Float, primary_key=True)
@@ -70,6 +69,7 @@ class ReportDemandDay(db.Model):
     req_industry: Mapped[str] = mapped_column(String(20), primary_key=True)
     req_tax_wan: Mapped[float] = mapped_column(Float, primary_key=True)
     req_location: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     lead_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -77,17 +77,19 @@ class ReportHistogram(db.Model):
     """Counts of a measured duration per bucket (crm.reports.histogram.BOUNDS_MS), per day.
 
     Measures: `response` (ms from receipt to first response), `working` (the same in working
-    ms) and `stay:<stage>` (ms of each finished stay in an open stage).
+    ms), `stay:<stage>` (ms of each finished stay in an open stage) and `open:<stage>` (the
+    current stays, bucket 0). Kept at three levels: per park × source × owner, per owner
+    (park_key -1, source '*') and in all (owner_key -1 too).
     """
 
     __tablename__ = "report_histograms"
     __table_args__ = {"sqlite_with_rowid": False}
 
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     park_key: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(30), primary_key=True)
     owner_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -741,12 +741,13 @@ def upgrade():
             ("bucket", sa.Integer()),
             ("n", sa.Integer()),
         ),
+        # The level (park, source, owner) before the day: a report reads only its level's rows.
         sa.PrimaryKeyConstraint(
             "measure",
-            "day",
             "park_key",
             "source",
             "owner_key",
+            "day",
             "bucket",
             name=op.f("pk_report_histograms"),
         ),
@@ -768,8 +769,11 @@ def upgrade():
             ("req_location", sa.String(length=200)),
             ("lead_count", sa.Integer()),
         ),
+        # The requirement first, the day last: grouping by requirement reads the table in order.
         sa.PrimaryKeyConstraint(
-            *(k.strip() for k in _DEMAND_KEYS.split(",")), name=op.f("pk_report_demand_days")
+            *(k.strip() for k in _DEMAND_KEYS.split(",")[1:]),
+            "day",
+            name=op.f("pk_report_demand_days"),
         ),
         sqlite_with_rowid=False,
     )
