@@ -7,8 +7,11 @@ from crm.matching.engine import (
     Reason,
     RequirementFacts,
     evaluate,
+    match_score,
     rank,
     rank_leads,
+    sql_lead_prefilter_bounds,
+    sql_park_bounds,
     sql_prefilter_bounds,
 )
 
@@ -19,7 +22,10 @@ __all__ = [
     "Reason",
     "RequirementFacts",
     "evaluate",
+    "match_score",
     "rank",
     "rank_leads",
+    "sql_lead_prefilter_bounds",
+    "sql_park_bounds",
     "sql_prefilter_bounds",
 ]

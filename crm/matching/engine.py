@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, NamedTuple, TypeVar
@@ -54,6 +54,9 @@ from crm.units import SQM_PER_MU
 AREA_MARGIN = 0.10
 SOON_DAYS = 90
 WEIGHTS = {"area": 35, "price": 25, "location": 20, "focus": 10, "availability": 10}
+_AREA_WEIGHT, _PRICE_WEIGHT, _LOCATION_WEIGHT, _FOCUS_WEIGHT, _AVAILABILITY_WEIGHT = (
+    WEIGHTS.values()
+)
 UNKNOWN_CREDIT = 0.5
 _TOLERANCE = 1e-9
 
@@ -367,19 +370,6 @@ def _tax_outcome(req: RequirementFacts, prop: PropertyFacts) -> Status:
     return PASS if _at_least(req.tax_wan, required) else FAIL
 
 
-def _requirement_rules_hold(req: RequirementFacts, prop: PropertyFacts) -> bool:
-    """Every hard rule but status holds (status alone depends on which lead is asking)."""
-    return (
-        _kind_outcome(req, prop) != FAIL
-        and _deal_outcome(req, prop) != FAIL
-        and _area_outcome(req, prop) != FAIL
-        and all(_minimum_outcome(rule, req, prop) != FAIL for rule in _MINIMUM_RULES)
-        and _industry_outcome(req, prop) != FAIL
-        and _chemical_outcome(req, prop) != FAIL
-        and _tax_outcome(req, prop) != FAIL
-    )
-
-
 # --- hard rules: reasons ----------------------------------------------------------------
 
 
@@ -639,8 +629,140 @@ def _credits(req: RequirementFacts, prop: PropertyFacts, today: date) -> tuple[f
 
 
 def _score(credits: tuple[float, ...]) -> int:
-    total = sum(weight * credit for weight, credit in zip(WEIGHTS.values(), credits, strict=True))
+    area, price, location, focus, availability = credits
+    total = sum(
+        (
+            _AREA_WEIGHT * area,
+            _PRICE_WEIGHT * price,
+            _LOCATION_WEIGHT * location,
+            _FOCUS_WEIGHT * focus,
+            _AVAILABILITY_WEIGHT * availability,
+        )
+    )
     return max(0, min(100, math.floor(total + 0.5)))
+
+
+# --- fast scoring -----------------------------------------------------------------------
+
+
+def _requirement_scorer(
+    req: RequirementFacts, today: date
+) -> Callable[[PropertyFacts], int | None]:
+    """``match_score`` for one requirement against many properties, status rule aside.
+
+    The same rules and credits as the outcome and credit functions above, with the
+    requirement's side worked out once and each park's once: this runs for every
+    candidate, so it makes as few calls as it can. ``evaluate`` stays the reference
+    (the unit tests check that the two agree).
+    """
+    kind, deal, industry, tax = req.kind, req.deal, req.industry, req.tax_wan
+    needed_deal = None if deal is None else _required_deal(deal)
+    area_min, area_max = req.area_min_sqm, req.area_max_sqm
+    area_stated = area_min is not None or area_max is not None
+    low, high = _area_limits(req)
+    margin_low = None if low is None else _loosen_down(low)
+    margin_high = None if high is None else _loosen_up(high)
+    stated_low = None if area_min is None else _loosen_down(area_min)
+    stated_high = None if area_max is None else _loosen_up(area_max)
+    bounds = [b for b in (area_min, area_max) if b is not None]
+    target = sum(bounds) / len(bounds) if bounds else None
+    minimums = tuple(
+        (rule.actual_attr, _loosen_down(required))
+        for rule in _MINIMUM_RULES
+        if (required := getattr(req, rule.required_attr)) is not None
+    )
+    rent_budget = req.rent_max_yuan_sqm_month if deal != "buy" else None
+    sale_budget = req.buy_max_wan if deal != "rent" else None
+    rent_budget = rent_budget if rent_budget is not None and rent_budget > 0 else None
+    sale_budget = sale_budget if sale_budget is not None and sale_budget > 0 else None
+    rent_ceiling = None if rent_budget is None else _loosen_up(rent_budget)
+    sale_ceiling = None if sale_budget is None else _loosen_up(sale_budget)
+    places = _places(req.location)
+    chemical = industry == "chemical"
+    parks: dict[int, tuple[ParkFacts, float, float]] = {}
+
+    def park_credits(park: ParkFacts) -> tuple[ParkFacts, float, float]:
+        if not places:
+            location = UNKNOWN_CREDIT
+        else:
+            location = 1.0 if _place_match(places, _park_places(park)) else 0.0
+        focus = park.focus_industries
+        if industry is None or not focus:
+            return park, location, UNKNOWN_CREDIT
+        return park, location, 1.0 if industry in focus else 0.0
+
+    def fits(area: float) -> bool:
+        return (
+            (margin_low is None or area >= margin_low)
+            and (margin_high is None or area <= margin_high)
+        ) or (
+            (stated_low is None or area >= stated_low)
+            and (stated_high is None or area <= stated_high)
+        )
+
+    def score(prop: PropertyFacts) -> int | None:
+        if kind is not None and prop.kind is not None and prop.kind != kind:
+            return None
+        deals = prop.deals
+        if needed_deal is not None and deals and needed_deal not in deals:
+            return None
+        if prop.kind == "land" and prop.land_area_mu is not None:
+            area = prop.land_area_mu * SQM_PER_MU
+        else:
+            area = prop.area_sqm
+        if area_stated and area is not None and not fits(area):
+            return None
+        for attr, floor in minimums:
+            actual = getattr(prop, attr)
+            if actual is not None and not actual >= floor:
+                return None
+        park = prop.park
+        if industry is not None:
+            if industry in prop.industries_excluded:
+                return None
+            allowed = prop.industries_allowed
+            if allowed and industry not in allowed:
+                return None
+            if chemical and not park.chemical_allowed:
+                return None
+        if tax is not None:
+            required = required_tax_wan(prop)
+            if required is not None and not _at_least(tax, required):
+                return None
+        if area is None or target is None:
+            area_credit = UNKNOWN_CREDIT
+        else:
+            spread = target + abs(area - target)
+            area_credit = target / spread if spread > 0 else 1.0
+        over = None
+        if rent_ceiling is not None and "rent" in deals:
+            price = prop.rent_yuan_sqm_month
+            if price is not None:
+                over = 0.0 if price <= rent_ceiling else price / rent_budget - 1
+        if sale_ceiling is not None and "sale" in deals:
+            price = prop.sale_price_wan
+            if price is not None:
+                sale_over = 0.0 if price <= sale_ceiling else price / sale_budget - 1
+                over = sale_over if over is None or sale_over < over else over
+        if over is None:
+            price_credit = UNKNOWN_CREDIT
+        else:
+            price_credit = 1.0 if over == 0 else 0.5 * max(0.0, 1 - 2 * over)
+        cached = parks.get(id(park))
+        if cached is None or cached[0] is not park:
+            cached = parks[id(park)] = park_credits(park)
+        when = prop.available_from
+        if when is None:
+            availability = UNKNOWN_CREDIT
+        else:
+            days = (when - today).days
+            if days <= 0:
+                availability = 1.0
+            else:
+                availability = 1 - 0.5 * days / SOON_DAYS if days <= SOON_DAYS else 0.0
+        return _score((area_credit, price_credit, cached[1], cached[2], availability))
+
+    return score
 
 
 # --- soft score: reasons ----------------------------------------------------------------
@@ -754,9 +876,9 @@ def match_score(
 
     This is what ranking runs on every candidate; ``evaluate`` then explains the few kept.
     """
-    if _status_outcome(prop, lead_id) == FAIL or not _requirement_rules_hold(req, prop):
+    if _status_outcome(prop, lead_id) == FAIL:
         return None
-    return _score(_credits(req, prop, today))
+    return _requirement_scorer(req, today)(prop)
 
 
 def _check_limit(limit: int | None) -> None:
@@ -787,10 +909,11 @@ def rank(
     Every property is scored without words; only those returned are explained.
     """
     _check_limit(limit)
+    score = _requirement_scorer(req, today)
     scored = (
-        (score, prop.id, prop)
+        (points, prop.id, prop)
         for prop in props
-        if (score := match_score(req, prop, today=today, lead_id=lead_id)) is not None
+        if _status_outcome(prop, lead_id) != FAIL and (points := score(prop)) is not None
     )
     return [
         evaluate(req, prop, today=today, lead_id=lead_id)
@@ -818,15 +941,11 @@ def rank_leads(
             if _status_outcome(prop, lead_id) == FAIL:
                 continue
             try:
-                score = by_requirement[req]
+                points = by_requirement[req]
             except KeyError:
-                score = by_requirement[req] = (
-                    _score(_credits(req, prop, today))
-                    if _requirement_rules_hold(req, prop)
-                    else None
-                )
-            if score is not None:
-                yield score, lead_id, req
+                points = by_requirement[req] = _requirement_scorer(req, today)(prop)
+            if points is not None:
+                yield points, lead_id, req
 
     return [
         evaluate(req, prop, today=today, lead_id=lead_id)
@@ -844,9 +963,13 @@ def sql_prefilter_bounds(req: RequirementFacts) -> dict[str, object]:
     or containing ``deal``) so that unknown values survive exactly as in ``evaluate``.
     The area column is ``area_sqm``, or for land
     ``COALESCE(land_area_mu * 10000.0 / 15, area_sqm)``. The result is a superset of the
-    matches; status, industry, chemical and tax are left to ``evaluate``.
+    matches; status is the caller's, and ``sql_park_bounds`` adds tax and chemical.
     """
     low, high = _area_limits(req)
+    if low is not None and req.area_min_sqm is not None:
+        low = min(low, req.area_min_sqm)  # a negative minimum: the margin would narrow it
+    if high is not None and req.area_max_sqm is not None:
+        high = max(high, req.area_max_sqm)
     minimum = {rule.required_attr: getattr(req, rule.required_attr) for rule in _MINIMUM_RULES}
     return {
         "kind": req.kind,
@@ -854,4 +977,77 @@ def sql_prefilter_bounds(req: RequirementFacts) -> dict[str, object]:
         "area_lo_sqm": None if low is None else _loosen_down(low),
         "area_hi_sqm": None if high is None else _loosen_up(high),
         **{name: None if value is None else _loosen_down(value) for name, value in minimum.items()},
+    }
+
+
+def sql_park_bounds(req: RequirementFacts) -> dict[str, object]:
+    """The requirement's tax and chemical rules, for filtering properties with their park.
+
+    ``tax_hi_wan``: each recorded part of the required tax (``min_annual_tax_wan``, and
+    ``min_tax_per_mu_wan × land_area_mu``) must be at most this, None = no filter;
+    ``chemical_park``: True when only parks that allow chemical processes can match.
+    Slightly looser than ``evaluate`` (a superset), so SQL arithmetic cannot drop a match.
+    """
+    return {
+        "tax_hi_wan": None if req.tax_wan is None else _sql_up(req.tax_wan),
+        "chemical_park": req.industry == "chemical",
+    }
+
+
+_SQL_SLACK = 1e-6  # far above the 1e-9 tolerance and any rounding of SQL arithmetic
+
+
+def _sql_up(value: float) -> float:
+    return value + _SQL_SLACK * max(1.0, abs(value))
+
+
+def _sql_down(value: float) -> float:
+    return value - _SQL_SLACK * max(1.0, abs(value))
+
+
+def sql_lead_prefilter_bounds(prop: PropertyFacts) -> dict[str, object]:
+    """What a lead's requirement columns must satisfy for the property to pass the hard rules.
+
+    Keys (None = no filter; a NULL column always passes, as 'unknown' does in ``evaluate``):
+    ``kind`` (``req_kind`` equal to it), ``deals_out`` (``req_deal`` values that fail),
+    ``area_min_hi_sqm`` (``req_area_min_sqm`` at most), ``area_max_lo_sqm``
+    (``req_area_max_sqm`` at least), ``power_kva_min_hi``, ``ceiling_m_min_hi``,
+    ``floor_load_t_min_hi`` (each ``req_*_min`` at most), ``industries_out`` (``req_industry``
+    values that fail), ``industries_in`` (when set, ``req_industry`` must be one of them),
+    ``tax_lo_wan`` (``req_tax_wan`` at least). Status is not included: the caller decides
+    from ``status`` and ``reserved_for_lead_id``. The bounds are slightly looser than
+    ``evaluate`` (a superset), and written on bare columns so that indexes can serve them.
+    """
+    area = property_area_sqm(prop)
+    area_min_hi = area_max_lo = None
+    if area is not None:
+        # area >= min × 0.9 (or >= min) and area <= max × 1.1 (or <= max), within tolerance.
+        area_min_hi = max(_sql_up(_sql_up(area) / (1 - AREA_MARGIN)), _sql_up(area))
+        area_max_lo = min(_sql_down(_sql_down(area) / (1 + AREA_MARGIN)), _sql_down(area))
+    deals_out = None
+    if prop.deals:
+        deals_out = (
+            tuple(deal for deal in ("rent", "buy") if _required_deal(deal) not in prop.deals)
+            or None
+        )
+    industries_out = set(prop.industries_excluded)
+    if not prop.park.chemical_allowed:
+        industries_out.add("chemical")
+    required_tax = required_tax_wan(prop)
+    return {
+        "kind": prop.kind,
+        "deals_out": deals_out,
+        "area_min_hi_sqm": area_min_hi,
+        "area_max_lo_sqm": area_max_lo,
+        **{
+            f"{rule.required_attr}_hi": (
+                None
+                if getattr(prop, rule.actual_attr) is None
+                else _sql_up(getattr(prop, rule.actual_attr))
+            )
+            for rule in _MINIMUM_RULES
+        },
+        "industries_out": tuple(sorted(industries_out)) or None,
+        "industries_in": tuple(prop.industries_allowed) or None,
+        "tax_lo_wan": None if required_tax is None else _sql_down(required_tax),
     }

@@ -1,18 +1,23 @@
 """Matching against the database: filter candidates in SQL with indexes, score the survivors.
 
 The pure rules and score live in ``crm.matching.engine``; this module turns rows into facts,
-narrows the candidates with the engine's own bounds, and ranks what is left.
+narrows the candidates with the engine's own bounds, and ranks what is left. Every hard rule
+that SQL can check on plain columns is checked there (a superset of the matches: the engine
+decides); only the columns the engine needs are read, and the engine explains just the
+results it returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+import functools
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, false, func, or_, select
 
 from crm.extensions import db
+from crm.leads.filters import not_merged
 from crm.matching.engine import (
     Match,
     ParkFacts,
@@ -20,6 +25,8 @@ from crm.matching.engine import (
     RequirementFacts,
     rank,
     rank_leads,
+    sql_lead_prefilter_bounds,
+    sql_park_bounds,
     sql_prefilter_bounds,
 )
 from crm.models import Lead, Park, Property
@@ -29,6 +36,9 @@ from crm.units import SQM_PER_MU
 from crm.vocabulary import CLOSED_STAGES
 
 DEFAULT_LIMIT = 20
+# Lead rows are streamed in batches of this many, so a property matched against a million
+# leads holds one batch and the best `limit` at a time, never every candidate.
+LEAD_BATCH = 2000
 
 
 def park_facts(park: Park) -> ParkFacts:
@@ -43,13 +53,20 @@ def park_facts(park: Park) -> ParkFacts:
     )
 
 
+def _offered(
+    status: str | None, holder: int | None, reserved_until: datetime | None, now: datetime
+) -> tuple[str | None, int | None]:
+    """(status, holder) as the engine sees them: a lapsed reservation counts as available."""
+    if status == "reserved" and reserved_until and reserved_until < now:
+        return "available", None
+    return status, holder
+
+
 def property_facts(
     prop: Property, park: ParkFacts | None = None, today: date | None = None
 ) -> PropertyFacts:
     """A property as the engine sees it; a lapsed reservation counts as available."""
-    status, holder = prop.status, prop.reserved_for_lead_id
-    if status == "reserved" and prop.reserved_until and prop.reserved_until < utcnow():
-        status, holder = "available", None
+    status, holder = _offered(prop.status, prop.reserved_for_lead_id, prop.reserved_until, utcnow())
     return PropertyFacts(
         id=prop.id,
         kind=prop.kind,
@@ -77,7 +94,7 @@ def requirement_facts(requirement: Requirement) -> RequirementFacts:
     )
 
 
-def _property_area_column():
+def property_area_column() -> ColumnElement:
     """Building area, or for land the land area in ㎡ (as the engine measures it)."""
     return case(
         (
@@ -88,50 +105,168 @@ def _property_area_column():
     )
 
 
-def _open_or_null_at_least(column, bound: float | None):
-    return True if bound is None else or_(column.is_(None), column >= bound)
+def _null_or(column, condition) -> ColumnElement:
+    return or_(column.is_(None), condition)
 
 
-def _candidate_properties(req: RequirementFacts, lead_id: int | None) -> list[Property]:
-    bounds = sql_prefilter_bounds(req)
-    now = utcnow()
-    offered = or_(
-        Property.status == "available",
-        and_(
-            Property.status == "reserved",
-            Property.reserved_until.is_not(None),
-            Property.reserved_until < now,
-        ),
-    )
+# --- one lead against the properties ------------------------------------------------------
+
+_PROPERTY_COLUMNS = (
+    Property.id,
+    Property.park_id,
+    Property.kind,
+    Property.offers_rent,
+    Property.offers_sale,
+    Property.status,
+    Property.reserved_for_lead_id,
+    Property.reserved_until,
+    Property.area_sqm,
+    Property.land_area_mu,
+    Property.ceiling_m,
+    Property.floor_load_t,
+    Property.power_kva,
+    Property.rent_yuan_sqm_month,
+    Property.sale_price_wan,
+    Property.min_annual_tax_wan,
+    # As text, decoded once per distinct value (nearly all are '[]'), not once per row.
+    cast(Property.industries_allowed, Text),
+    cast(Property.industries_excluded, Text),
+    Property.available_from,
+)
+
+
+def _offered_and_sized(
+    bounds: dict, lead_id: int | None, now: datetime
+) -> tuple[ColumnElement, list[ColumnElement]]:
+    """Status, kind and area, written as an OR of index ranges on ix_properties_match.
+
+    Returns the condition and the area conditions still to apply outside it (for land, whose
+    area is an expression no index holds).
+    """
+    kind, low, high = bounds["kind"], bounds["area_lo_sqm"], bounds["area_hi_sqm"]
+    kind_is = [] if kind is None else [Property.kind == kind]
+    reserved = [Property.reserved_until < now]
     if lead_id is not None:
-        offered = or_(offered, Property.reserved_for_lead_id == lead_id)
-    conditions = [offered]
-    if bounds["kind"]:
-        conditions.append(Property.kind == bounds["kind"])
+        reserved.append(Property.reserved_for_lead_id == lead_id)
+    offered_reserved = and_(Property.status == "reserved", *kind_is, or_(*reserved))
+    if kind is None or kind == "land" or (low is None and high is None):
+        area = property_area_column() if kind is None else _land_or_building_area(kind)
+        sized = [
+            _null_or(area, area >= low) if low is not None else None,
+            _null_or(area, area <= high) if high is not None else None,
+        ]
+        available = and_(Property.status == "available", *kind_is)
+        return or_(available, offered_reserved), [c for c in sized if c is not None]
+    # A plain area column: the available ones in range, or without an area, are index ranges.
+    in_range = [Property.area_sqm >= low] if low is not None else []
+    in_range += [Property.area_sqm <= high] if high is not None else []
+    condition = or_(
+        and_(Property.status == "available", *kind_is, *in_range),
+        and_(Property.status == "available", *kind_is, Property.area_sqm.is_(None)),
+        and_(offered_reserved, _null_or(Property.area_sqm, and_(*in_range))),
+    )
+    return condition, []
+
+
+def _land_or_building_area(kind: str) -> ColumnElement:
+    if kind == "land":
+        return func.coalesce(Property.land_area_mu * SQM_PER_MU, Property.area_sqm)
+    return Property.area_sqm
+
+
+def _property_candidates(req: RequirementFacts, lead_id: int | None, now: datetime) -> Select:
+    """The properties the hard rules may let through for this requirement (a superset)."""
+    bounds = sql_prefilter_bounds(req)
+    offered, conditions = _offered_and_sized(bounds, lead_id, now)
+    conditions.append(offered)
+    neither = and_(Property.offers_rent.is_(False), Property.offers_sale.is_(False))
     if bounds["deal"] == "rent":
-        conditions.append(
-            or_(
-                Property.offers_rent.is_(True),
-                and_(Property.offers_rent.is_(False), Property.offers_sale.is_(False)),
-            )
-        )
+        conditions.append(or_(Property.offers_rent.is_(True), neither))
     elif bounds["deal"] == "sale":
+        conditions.append(or_(Property.offers_sale.is_(True), neither))
+    for column, name in (
+        (Property.power_kva, "power_kva_min"),
+        (Property.ceiling_m, "ceiling_m_min"),
+        (Property.floor_load_t, "floor_load_t_min"),
+    ):
+        if bounds[name] is not None:
+            conditions.append(_null_or(column, column >= bounds[name]))
+    query = select(*_PROPERTY_COLUMNS)
+    park = sql_park_bounds(req)
+    if park["tax_hi_wan"] is not None or park["chemical_park"]:
+        query = query.join(Park, Park.id == Property.park_id)
+    if park["chemical_park"]:
+        conditions.append(Park.chemical_allowed.is_(True))
+    tax = park["tax_hi_wan"]
+    if tax is not None:
+        conditions.append(_null_or(Property.min_annual_tax_wan, Property.min_annual_tax_wan <= tax))
         conditions.append(
             or_(
-                Property.offers_sale.is_(True),
-                and_(Property.offers_rent.is_(False), Property.offers_sale.is_(False)),
+                Park.min_tax_per_mu_wan.is_(None),
+                Property.land_area_mu.is_(None),
+                Park.min_tax_per_mu_wan * Property.land_area_mu <= tax,
             )
         )
-    area = _property_area_column()
-    if bounds["area_lo_sqm"] is not None:
-        conditions.append(or_(area.is_(None), area >= bounds["area_lo_sqm"]))
-    if bounds["area_hi_sqm"] is not None:
-        conditions.append(or_(area.is_(None), area <= bounds["area_hi_sqm"]))
-    conditions.append(_open_or_null_at_least(Property.power_kva, bounds["power_kva_min"]))
-    conditions.append(_open_or_null_at_least(Property.ceiling_m, bounds["ceiling_m_min"]))
-    conditions.append(_open_or_null_at_least(Property.floor_load_t, bounds["floor_load_t_min"]))
-    query = select(Property).where(*conditions).options(joinedload(Property.park))
-    return list(db.session.execute(query).scalars())
+    # Industries allowed / excluded are JSON lists: left to the engine.
+    return query.where(*conditions)
+
+
+def _parks(park_ids: Sequence[int]) -> dict[int, ParkFacts]:
+    found = db.session.execute(select(Park).where(Park.id.in_(set(park_ids)))).scalars()
+    return {park.id: park_facts(park) for park in found}
+
+
+@functools.lru_cache(maxsize=256)
+def _json_list(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
+def _property_facts_of_rows(rows: Sequence, now: datetime) -> Iterator[PropertyFacts]:
+    parks = _parks([row.park_id for row in rows]) if rows else {}
+    deals_of = {(False, False): (), (True, False): ("rent",), (False, True): ("sale",)}
+    deals_of[True, True] = ("rent", "sale")
+    for (
+        property_id,
+        park_id,
+        kind,
+        offers_rent,
+        offers_sale,
+        status,
+        holder,
+        reserved_until,
+        area_sqm,
+        land_area_mu,
+        ceiling_m,
+        floor_load_t,
+        power_kva,
+        rent,
+        sale_price,
+        min_tax,
+        allowed,
+        excluded,
+        available_from,
+    ) in rows:
+        if status == "reserved":
+            status, holder = _offered(status, holder, reserved_until, now)
+        yield PropertyFacts(
+            id=property_id,
+            kind=kind,
+            park=parks[park_id],
+            deals=deals_of[bool(offers_rent), bool(offers_sale)],
+            status=status,
+            reserved_for_lead_id=holder,
+            area_sqm=area_sqm,
+            land_area_mu=land_area_mu,
+            ceiling_m=ceiling_m,
+            floor_load_t=floor_load_t,
+            power_kva=power_kva,
+            rent_yuan_sqm_month=rent,
+            sale_price_wan=sale_price,
+            min_annual_tax_wan=min_tax,
+            industries_allowed=_json_list(allowed),
+            industries_excluded=_json_list(excluded),
+            available_from=available_from,
+        )
 
 
 def matches_for_requirement(
@@ -143,12 +278,10 @@ def matches_for_requirement(
 ) -> list[Match]:
     """Properties that fit a requirement, best first, each with its reasons."""
     req = requirement_facts(requirement)
-    parks: dict[int, ParkFacts] = {}
-    facts = []
-    for prop in _candidate_properties(req, lead_id):
-        park = parks.get(prop.park_id) or parks.setdefault(prop.park_id, park_facts(prop.park))
-        facts.append(property_facts(prop, park))
-    return rank(req, facts, today=today or utcnow().date(), limit=limit, lead_id=lead_id)
+    now = utcnow()
+    rows = db.session.execute(_property_candidates(req, lead_id, now)).all()
+    facts = _property_facts_of_rows(rows, now)
+    return rank(req, facts, today=today or now.date(), limit=limit, lead_id=lead_id)
 
 
 def matches_for_lead(
@@ -157,8 +290,9 @@ def matches_for_lead(
     return matches_for_requirement(lead.requirement, lead_id=lead.id, limit=limit, today=today)
 
 
-_LEAD_COLUMNS = (
-    Lead.id,
+# --- one property against the leads -------------------------------------------------------
+
+_REQUIREMENT_COLUMNS = (
     Lead.req_kind,
     Lead.req_deal,
     Lead.req_area_min_sqm,
@@ -188,45 +322,69 @@ _REQ_FIELDS = (
 )
 
 
-def _candidate_leads(prop: PropertyFacts) -> Iterable[tuple[int, RequirementFacts]]:
-    """Open leads whose stated bounds do not rule the property out (only the columns needed)."""
-    from crm.matching.engine import property_area_sqm
+def _lead_candidates(prop: PropertyFacts) -> Select:
+    """Open leads whose stated requirement the hard rules may let through (a superset).
 
-    area = property_area_sqm(prop)
-    conditions = [Lead.stage.not_in(CLOSED_STAGES), Lead.merged_into_id.is_(None)]
-    if prop.kind:
-        conditions.append(or_(Lead.req_kind.is_(None), Lead.req_kind == prop.kind))
-    if prop.deals:
-        wanted = (
-            ["either"]
-            + (["rent"] if "rent" in prop.deals else [])
-            + (["buy"] if "sale" in prop.deals else [])
-        )
-        conditions.append(or_(Lead.req_deal.is_(None), Lead.req_deal.in_(wanted)))
-    if area is not None:
-        # area ≥ min × 0.9 and area ≤ max × 1.1, with the engine's tolerance on our side.
-        conditions.append(
-            or_(Lead.req_area_min_sqm.is_(None), Lead.req_area_min_sqm * 0.9 <= area * (1 + 1e-9))
-        )
-        conditions.append(
-            or_(Lead.req_area_max_sqm.is_(None), Lead.req_area_max_sqm * 1.1 >= area * (1 - 1e-9))
-        )
-    for column, value in (
-        (Lead.req_power_kva_min, prop.power_kva),
-        (Lead.req_ceiling_m_min, prop.ceiling_m),
-        (Lead.req_floor_load_t_min, prop.floor_load_t),
+    Every bound is on a bare column (``column IS NULL OR column <= value``), so the
+    ``req_kind`` / area index can serve it; not-merged is written so that no index answers it.
+    """
+    bounds = sql_lead_prefilter_bounds(prop)
+    conditions = [Lead.stage.not_in(CLOSED_STAGES), not_merged()]
+    if prop.status not in (None, "available"):
+        # Only the lead holding a reservation can match; any other status, nobody.
+        holder = prop.reserved_for_lead_id if prop.status == "reserved" else None
+        conditions.append(false() if holder is None else Lead.id == holder)
+    if bounds["kind"] is not None:
+        conditions.append(_null_or(Lead.req_kind, Lead.req_kind == bounds["kind"]))
+    if bounds["deals_out"]:
+        conditions.append(_null_or(Lead.req_deal, Lead.req_deal.not_in(bounds["deals_out"])))
+    for column, name, at_most in (
+        (Lead.req_area_min_sqm, "area_min_hi_sqm", True),
+        (Lead.req_area_max_sqm, "area_max_lo_sqm", False),
+        (Lead.req_power_kva_min, "power_kva_min_hi", True),
+        (Lead.req_ceiling_m_min, "ceiling_m_min_hi", True),
+        (Lead.req_floor_load_t_min, "floor_load_t_min_hi", True),
     ):
-        if value is not None:
-            conditions.append(or_(column.is_(None), column <= value * (1 + 1e-9)))
-    rows = db.session.execute(select(*_LEAD_COLUMNS).where(*conditions))
-    for row in rows:
-        yield row[0], RequirementFacts(**dict(zip(_REQ_FIELDS, row[1:], strict=True)))
+        bound = bounds[name]
+        if bound is not None:
+            conditions.append(_null_or(column, column <= bound if at_most else column >= bound))
+    industry = []
+    if bounds["industries_out"]:
+        industry.append(Lead.req_industry.not_in(bounds["industries_out"]))
+    if bounds["industries_in"]:
+        industry.append(Lead.req_industry.in_(bounds["industries_in"]))
+    if industry:
+        conditions.append(_null_or(Lead.req_industry, and_(*industry)))
+    if bounds["tax_lo_wan"] is not None:
+        conditions.append(_null_or(Lead.req_tax_wan, Lead.req_tax_wan >= bounds["tax_lo_wan"]))
+    return select(Lead.id, *_REQUIREMENT_COLUMNS).where(*conditions)
+
+
+def _requirements_of_rows(rows) -> Iterator[tuple[int, RequirementFacts]]:
+    """(lead id, requirement) per row; equal requirements share one object (scored once)."""
+    seen: dict[tuple, RequirementFacts] = {}
+    for lead_id, *values in rows:
+        key = tuple(values)
+        req = seen.get(key)
+        if req is None:
+            req = seen[key] = RequirementFacts(**dict(zip(_REQ_FIELDS, key, strict=True)))
+        yield lead_id, req
 
 
 def matches_for_property(
     prop: Property, limit: int = DEFAULT_LIMIT, today: date | None = None
 ) -> list[Match]:
-    """Open leads that the property fits, best first (the same engine, the other way round)."""
+    """Open leads that the property fits, best first (the same engine, the other way round).
+
+    The candidates are streamed and only the best ``limit`` are kept.
+    """
     facts = property_facts(prop)
-    # A reserved property passes the status rule only for the lead holding it (engine rule).
-    return rank_leads(facts, _candidate_leads(facts), today=today or utcnow().date(), limit=limit)
+    if facts.status not in (None, "available", "reserved"):
+        return []  # leased, sold, withdrawn: no lead passes the status rule
+    query = _lead_candidates(facts).execution_options(yield_per=LEAD_BATCH)
+    rows = db.session.execute(query)
+    try:
+        leads = _requirements_of_rows(rows)
+        return rank_leads(facts, leads, today=today or utcnow().date(), limit=limit)
+    finally:
+        rows.close()

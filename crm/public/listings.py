@@ -20,7 +20,7 @@ from crm.exceptions import NotFound
 from crm.extensions import db
 from crm.leads.service import visible_leads
 from crm.matching.engine import format_number
-from crm.matching.service import _property_area_column as property_area_column
+from crm.matching.service import property_area_column
 from crm.models import Lead, Park, Property, PropertyEvent, User
 from crm.vocabulary import KINDS, PROPERTY_DEALS, PROPERTY_STATUSES, label
 
