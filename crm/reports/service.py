@@ -41,8 +41,10 @@ raw SQL — keeps them right, and every report is current (no caching):
   youngest, only as far as the median needs.
 - report_demand_days: open leads per day received × the requirement fields the matching hard
   rules read × location; unmet and property demand run the hard rules once per requirement
-  (about a thousand), not per lead. With a park, source or owner filter the demand and the
-  not-yet-responded / stale counts of the recent days read `leads` directly (indexed).
+  (about a thousand), not per lead. With a park, source or owner filter (property demand:
+  source or owner) they group the cohort's open leads directly, as before: slower.
+- Read from `leads` on covering indexes: the leads not responded yet of the last few days
+  (whether past the SLA depends on now) and the recently active open leads (stale).
 Zero rows are left behind by moves; every read ignores them.
 """
 
