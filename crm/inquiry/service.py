@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -100,12 +101,17 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction() as session:
-                return _intake(session, data, context, prepared)
+                outcome = _intake(session, data, context, prepared)
         except IntegrityError:
             # Another request opened a lead for this phone at the same moment (PostgreSQL);
             # the partial unique index refused ours. Run again: it merges into theirs.
             if attempt == _MAX_ATTEMPTS - 1:
                 raise
+        else:
+            if isinstance(outcome, IntakeResult):
+                return outcome
+            # Built once the write lock is released: the ORM object costs more than an INSERT.
+            return IntakeResult(lead=_attached(session, outcome), created=True, merged=False)
     raise AssertionError("unreachable")
 
 
@@ -125,7 +131,8 @@ def _parse(data: InquiryIn, names: tuple[str, ...]) -> Requirement:
 
 def _intake(
     session: Session, data: InquiryIn, context: InquiryContext, prepared: _Prepared
-) -> IntakeResult:
+) -> IntakeResult | dict[str, Any]:
+    """The repeat or merge as it stands, or the columns of the new lead that was inserted."""
     connection = session.connection()
     now = utcnow()
     phone_leads = connection.execute(_PHONE_LEADS, {"phone": data.phone}).all()
@@ -165,10 +172,8 @@ def _intake(
         _INSERT_ACTIVITY,
         _activity(row["id"], "created", now, data={"channel": context.channel}),
     )
-    lead = Lead(**row)
-    notify_new_lead(connection, lead, owner)
-    _attach(session, lead)
-    return IntakeResult(lead=lead, created=True, merged=False)
+    notify_new_lead(connection, SimpleNamespace(**row), owner)
+    return row
 
 
 def inquiry_fingerprint(data: InquiryIn) -> str:
@@ -241,10 +246,12 @@ def _lead_row(
     }
 
 
-def _attach(session: Session, lead: Lead) -> None:
-    """Put the lead just inserted into the session as if it had been loaded (no SELECT)."""
+def _attached(session: Session, row: dict[str, Any]) -> Lead:
+    """The lead just inserted, put into the session as if it had been loaded (no SELECT)."""
+    lead = Lead(**row)
     make_transient_to_detached(lead)
     session.add(lead)
+    return lead
 
 
 def _provisional_reference(now: datetime) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from flask import current_app
 from flask_babel import force_locale
@@ -28,6 +28,17 @@ WEBHOOK_CONTENT_MAX_BYTES = 4096
 
 _INSERT_MESSAGE = insert(OutboxMessage.__table__)
 _TEXTS_KEY = "crm_lead_notification_texts"
+
+
+class LeadFacts(Protocol):
+    """What a notification tells about a lead (a Lead, or the columns of one just inserted)."""
+
+    id: int
+    reference: str
+    company: str
+    contact: str
+    need: str
+    use: str
 
 
 class Addressee(NamedTuple):
@@ -76,7 +87,7 @@ def _lead_url(lead_id: int) -> str:
     return f"{current_app.config['CRM_BASE_URL'].rstrip('/')}/app/leads/{lead_id}"
 
 
-def _summary(texts: _Texts, lead: Lead, need: str, use: str) -> str:
+def _summary(texts: _Texts, lead: LeadFacts, need: str, use: str) -> str:
     lines = [
         f"{texts.reference}: {lead.reference}",
         f"{texts.company}: {lead.company}",
@@ -88,7 +99,7 @@ def _summary(texts: _Texts, lead: Lead, need: str, use: str) -> str:
     return "\n".join(lines)
 
 
-def notify_new_lead(connection: Connection, lead: Lead, owner: Addressee | None) -> None:
+def notify_new_lead(connection: Connection, lead: LeadFacts, owner: Addressee | None) -> None:
     """Tell the owner (e-mail) and the team channel (webhook) about a new lead.
 
     `connection` is the caller's transaction (`session.connection()`).
@@ -123,7 +134,7 @@ def _locale_of(owner: Addressee | None) -> str:
 
 
 def _send(
-    connection: Connection, lead: Lead, owner: Addressee | None, subject: str, body: str
+    connection: Connection, lead: LeadFacts, owner: Addressee | None, subject: str, body: str
 ) -> None:
     now = utcnow()
     if owner is not None:
