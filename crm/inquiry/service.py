@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
 
 from crm.assignment.service import choose_owner
 from crm.database import write_transaction
@@ -247,9 +248,14 @@ def _lead_row(
 
 
 def _attached(session: Session, row: dict[str, Any]) -> Lead:
-    """The lead just inserted, put into the session as if it had been loaded (no SELECT)."""
-    lead = Lead(**row)
-    make_transient_to_detached(lead)
+    """The lead just inserted, put into the session as if it had been loaded (no SELECT).
+
+    The values go straight into the instance's dict, as the ORM's loader puts them: through
+    the constructor every attribute fired change events, three times the cost of the INSERT.
+    """
+    lead = Lead.__mapper__.class_manager.new_instance()
+    instance_dict(lead).update(row)
+    make_transient_to_detached(lead)  # loaded state, identity from the id; nothing pending
     session.add(lead)
     return lead
 

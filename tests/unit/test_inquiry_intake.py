@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import count
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from crm.database import write_transaction
 from crm.extensions import db
@@ -74,6 +74,7 @@ def test_new_lead_handed_back_is_the_stored_row(app, agent):
     with db.engine.connect() as conn:
         stored = conn.execute(select(Lead.__table__).where(Lead.id == lead.id)).one()._mapping
     assert {key: getattr(lead, key) for key in stored} == dict(stored)
+    assert inspect(lead).persistent and not inspect(lead).modified
     assert lead.reference.startswith("PL-") and lead.owner is not None
     assert lead.owner.id == agent.id
     assert db.session.get(Lead, lead.id) is lead  # in the session, as if loaded
