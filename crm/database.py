@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,11 @@ _IN_WRITE = "crm_in_write_transaction"
 # the lock was free again.
 _WRITER_POLL_MAX_S = 0.001
 _WRITER_WAIT_S = 30.0  # as the busy timeout; after it, BEGIN IMMEDIATE waits (and fails) alone
+# A writer that leaves this many WAL frames not yet copied into the database copies them, after
+# it let the next writer in; half of SQLite's own threshold (1000), so that SQLite's automatic
+# checkpoint - run inside COMMIT, while the next writers wait - rarely comes to run at all.
+_CHECKPOINT_FRAMES = 500
+_WAL_INDEX_VERSION = 3007000  # https://www.sqlite.org/walformat.html, the -shm file
 
 
 def init_database(app: Flask) -> None:
@@ -68,8 +74,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @lru_cache(maxsize=16)
-def _writer_lock_file(dialect: str, database: str | None) -> str | None:
-    """The file whose lock queues a SQLite database's writers (None: no queue needed)."""
+def _sqlite_file(dialect: str, database: str | None) -> str | None:
+    """The absolute path of a SQLite database file (None: PostgreSQL, or SQLite in memory)."""
     if (
         dialect != "sqlite"
         or not database
@@ -77,11 +83,11 @@ def _writer_lock_file(dialect: str, database: str | None) -> str | None:
         or database.startswith("file:")
     ):
         return None
-    return os.path.abspath(database) + "-writer.lock"
+    return os.path.abspath(database)
 
 
 @contextmanager
-def _writers_queued(lock_file: str | None) -> Iterator[None]:
+def _writers_queued(database_file: str | None) -> Iterator[None]:
     """Hold the SQLite database's writer lock file while the write transaction runs.
 
     SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
@@ -90,11 +96,11 @@ def _writers_queued(lock_file: str | None) -> Iterator[None]:
     at most every millisecond, so BEGIN IMMEDIATE nearly always finds the database free.
     Writers that do not take it (the sqlite3 shell) are still kept out by SQLite's own lock.
     """
-    if lock_file is None:
+    if database_file is None:
         yield
         return
     try:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(f"{database_file}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:  # a read-only directory: SQLite's lock alone, as before
         yield
         return
@@ -126,7 +132,8 @@ def write_transaction() -> Iterator[Session]:
 
     A read transaction that is still open is committed first, so that on SQLite the write
     starts with BEGIN IMMEDIATE on a fresh snapshot. Nested use joins the outer unit. On a
-    SQLite file, the app's writers queue on a lock file first (see `_writers_queued`).
+    SQLite file, the app's writers queue on a lock file first (see `_writers_queued`), and a
+    writer that left the WAL long copies it into the database once it has left the queue.
     """
     session = db.session()
     if session.info.get(_IN_WRITE):
@@ -135,9 +142,10 @@ def write_transaction() -> Iterator[Session]:
     if session.in_transaction():
         session.commit()
     session.info[_IN_WRITE] = True
+    engine = db.engine
+    database_file = _sqlite_file(engine.dialect.name, engine.url.database)
     try:
-        engine = db.engine
-        with _writers_queued(_writer_lock_file(engine.dialect.name, engine.url.database)):
+        with _writers_queued(database_file):
             try:
                 session.connection(execution_options={_IMMEDIATE: True})
                 yield session
@@ -145,8 +153,39 @@ def write_transaction() -> Iterator[Session]:
             except BaseException:
                 session.rollback()
                 raise
+        if database_file is not None:
+            _checkpoint_if_long(engine, database_file)
     finally:
         session.info.pop(_IN_WRITE, None)
+
+
+def _checkpoint_if_long(engine: Engine, database_file: str) -> None:
+    """Copy the WAL into the database when many frames wait, outside the writers' queue."""
+    if _wal_frames_waiting(database_file) < _CHECKPOINT_FRAMES:
+        return
+    connection = engine.raw_connection()  # outside any transaction, as a checkpoint must be
+    try:
+        # PASSIVE: never waits for readers or writers (another process checkpointing: skipped).
+        connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        connection.close()
+
+
+def _wal_frames_waiting(database_file: str) -> int:
+    """Frames of the WAL not yet copied into the database (0 when it cannot be told).
+
+    Read from the wal-index header in the -shm file: one small read instead of a statement.
+    """
+    try:
+        with open(f"{database_file}-shm", "rb") as shm:
+            header = shm.read(100)
+    except OSError:
+        return 0
+    if len(header) < 100 or struct.unpack_from("=I", header, 0)[0] != _WAL_INDEX_VERSION:
+        return 0
+    max_frame = struct.unpack_from("=I", header, 16)[0]
+    backfilled = struct.unpack_from("=I", header, 96)[0]
+    return max_frame - backfilled
 
 
 def is_postgresql() -> bool:
