@@ -1,7 +1,10 @@
 """Who gets a new lead: the first matching rule, else the next active agent in turn.
 
-Inquiry intake calls this inside its write transaction (on SQLite, under the database's write
-lock), so the reads are prebuilt Core statements that fetch only the columns needed.
+Inquiry intake reads the active rules and agents (`read_candidates`) before its write
+transaction, and chooses inside it, where only the round-robin cursor is read and moved:
+on SQLite the transaction holds the database's write lock, which every worker waits for. A
+rule edited or an agent (de)activated in the very same millisecond counts from the next
+inquiry on. The statements are prebuilt Core statements that fetch only the columns needed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,22 @@ class Assignee(NamedTuple):
     locale: str | None
 
 
+class Rule(NamedTuple):
+    """An active rule of an active agent (park / location / industry; empty = any)."""
+
+    park_id: int | None
+    location: str | None
+    industry: str | None
+    agent: Assignee
+
+
+class Candidates(NamedTuple):
+    """The rules in priority order and the active agents in id order."""
+
+    rules: tuple[Rule, ...]
+    agents: tuple[Assignee, ...]
+
+
 _ACTIVE_RULES = (
     select(
         _rules.c.park_id,
@@ -39,53 +58,59 @@ _ACTIVE_RULES = (
     .where(_rules.c.active.is_(True), _users.c.active.is_(True))
     .order_by(_rules.c.priority, _rules.c.id)
 )
-_LOCKED_CURSOR = select(_cursor.c.last_agent_id).where(_cursor.c.id == 1).with_for_update()
 _ACTIVE_AGENTS = (
     select(_users.c.id, _users.c.email, _users.c.locale)
     .where(_users.c.role == "agent", _users.c.active.is_(True))
     .order_by(_users.c.id)
 )
+_LOCKED_CURSOR = select(_cursor.c.last_agent_id).where(_cursor.c.id == 1).with_for_update()
 _MOVE_CURSOR = update(_cursor).where(_cursor.c.id == 1).values(last_agent_id=bindparam("chosen"))
 _CREATE_CURSOR = insert(_cursor).values(id=1, last_agent_id=bindparam("chosen"))
 
 
-def _rule_matches(
-    park_id: int | None,
-    location: str | None,
-    industry: str | None,
-    requirement: Requirement,
-    lead_park_id: int | None,
-) -> bool:
-    if park_id is not None and park_id != lead_park_id:
+def read_candidates(connection: Connection) -> Candidates:
+    """The active rules and agents, as the connection sees them now."""
+    rules = tuple(
+        Rule(park_id, location, industry, Assignee(*agent))
+        for park_id, location, industry, *agent in connection.execute(_ACTIVE_RULES)
+    )
+    agents = tuple(Assignee(*row) for row in connection.execute(_ACTIVE_AGENTS))
+    return Candidates(rules, agents)
+
+
+def _rule_matches(rule: Rule, requirement: Requirement, park_id: int | None) -> bool:
+    if rule.park_id is not None and rule.park_id != park_id:
         return False
-    if industry and industry != requirement.industry:
+    if rule.industry and rule.industry != requirement.industry:
         return False
-    return not location or location in (requirement.location or "")
+    return not rule.location or rule.location in (requirement.location or "")
 
 
 def choose_owner(
-    connection: Connection, requirement: Requirement, park_id: int | None
+    connection: Connection,
+    candidates: Candidates,
+    requirement: Requirement,
+    park_id: int | None,
 ) -> Assignee | None:
     """The agent for a new lead; None when there is no active agent at all.
 
     `connection` is the write transaction's (`session.connection()`).
     """
-    for rule_park_id, location, industry, *agent in connection.execute(_ACTIVE_RULES):
-        if _rule_matches(rule_park_id, location, industry, requirement, park_id):
-            return Assignee(*agent)
-    return assign_round_robin(connection)
+    for rule in candidates.rules:
+        if _rule_matches(rule, requirement, park_id):
+            return rule.agent
+    return assign_round_robin(connection, candidates.agents)
 
 
-def assign_round_robin(connection: Connection) -> Assignee | None:
+def assign_round_robin(connection: Connection, agents: tuple[Assignee, ...]) -> Assignee | None:
     """The active agent after the last one served, in id order, wrapping around.
 
     The cursor row is locked (FOR UPDATE on PostgreSQL; the write transaction's
     BEGIN IMMEDIATE on SQLite), so racing requests never read a stale cursor.
     """
-    cursor = connection.execute(_LOCKED_CURSOR).first()
-    agents = [Assignee(*row) for row in connection.execute(_ACTIVE_AGENTS)]
     if not agents:
         return None
+    cursor = connection.execute(_LOCKED_CURSOR).first()
     last = (cursor.last_agent_id if cursor else None) or 0
     chosen = next((a for a in agents if a.id > last), agents[0])
     if cursor is None:  # the migration seeds it; recreated if someone emptied the table

@@ -1,12 +1,12 @@
 """Inquiry intake: validate, de-duplicate by phone, parse, assign, notify — in one transaction.
 
 On SQLite the write transaction holds the database's write lock from BEGIN IMMEDIATE to
-COMMIT, so it serialises every worker. Intake therefore does before it whatever does not need
-the database: the fingerprint, the requirement parse (with the park names the previous
-inquiry saw, checked inside) and the company key. Inside it runs only the reads that decide
-the write — the phone's leads, the double-tap window, the rules and the round-robin cursor —
-and the inserts, as prebuilt Core statements: the ORM's unit of work costs several times the
-SQL itself. The new lead is handed back as an ORM object built from the row it inserted.
+COMMIT, so it serialises every worker. Intake therefore does before it what needs no lock: in
+a read transaction it reads the park names, the assignment rules and the active agents, then
+parses the requirement and works out the fingerprint and the company key. Inside it runs only
+the reads that decide the write — the phone's leads, the double-tap window, the round-robin
+cursor — and the inserts, as prebuilt Core statements: the ORM's unit of work costs several
+times the SQL itself. The new lead is handed back as an ORM object built from its inserted row.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict
 
-from crm.assignment.service import choose_owner
+from crm.assignment.service import Candidates, choose_owner, read_candidates
 from crm.database import write_transaction
 from crm.exceptions import ValidationFailed
-from crm.inquiry import park_names
+from crm.extensions import db
 from crm.inquiry.schemas import InquiryIn
 from crm.leads.companies import company_key
-from crm.models import Activity, Inquiry, Lead, Property
+from crm.models import Activity, Inquiry, Lead, Park, Property
 from crm.notifications.leads import notify_merged_inquiry, notify_new_lead
 from crm.requirements.parser import Requirement, parse_requirement
 from crm.timeutil import utcnow
@@ -60,6 +60,8 @@ _REPEATED_INQUIRY = (
     .order_by(_inquiries.c.id.desc())
     .limit(1)
 )
+_parks = Park.__table__
+_PARK_NAMES = select(_parks.c.name).where(_parks.c.archived_at.is_(None))
 _PROPERTY_PARK = select(_properties.c.park_id).where(_properties.c.id == bindparam("property_id"))
 _INSERT_LEAD = insert(_leads)
 _SET_REFERENCE = (
@@ -92,13 +94,13 @@ class _Prepared:
 
     fingerprint: str
     company_key: str | None
-    park_names: tuple[str, ...] | None  # the names the requirement was parsed with
-    requirement: Requirement | None  # None: parse inside (no park names read yet)
+    requirement: Requirement
+    candidates: Candidates  # assignment rules and active agents
 
 
 def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     """Store an inquiry: a new lead, a merge into the open lead of that phone, or a repeat."""
-    prepared = _prepare(data)
+    prepared = _prepare(db.session(), data)
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction() as session:
@@ -116,13 +118,18 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     raise AssertionError("unreachable")
 
 
-def _prepare(data: InquiryIn) -> _Prepared:
-    names = park_names.remembered()
+def _prepare(session: Session, data: InquiryIn) -> _Prepared:
+    """Reads (in a read transaction of their own) and parsing that need no write lock.
+
+    A park renamed or a rule edited in the same millisecond counts from the next inquiry.
+    """
+    connection = session.connection()
+    names = tuple(connection.execute(_PARK_NAMES).scalars())
     return _Prepared(
         fingerprint=inquiry_fingerprint(data),
         company_key=company_key(data.company),
-        park_names=names,
-        requirement=None if names is None else _parse(data, names),
+        requirement=_parse(data, names),
+        candidates=read_candidates(connection),
     )
 
 
@@ -152,13 +159,9 @@ def _intake(
         notify_merged_inquiry(connection, lead, data.need, data.use)
         return IntakeResult(lead=lead, created=False, merged=True)
 
-    names = park_names.read(connection)
-    requirement = prepared.requirement
-    if requirement is None or names != prepared.park_names:
-        requirement = _parse(data, names)
-    owner = choose_owner(connection, requirement, park_id)
+    owner = choose_owner(connection, prepared.candidates, prepared.requirement, park_id)
     previous_id = next((row.id for row in phone_leads if row.stage in CLOSED_STAGES), None)
-    row = _lead_row(data, context, prepared, requirement, now)
+    row = _lead_row(data, context, prepared, now)
     row.update(
         owner_id=owner.id if owner else None,
         park_id=park_id,
@@ -206,11 +209,7 @@ def _inquired_property_park_id(connection: Connection, property_id: int | None) 
 
 
 def _lead_row(
-    data: InquiryIn,
-    context: InquiryContext,
-    prepared: _Prepared,
-    requirement: Requirement,
-    now: datetime,
+    data: InquiryIn, context: InquiryContext, prepared: _Prepared, now: datetime
 ) -> dict[str, Any]:
     """The new lead's columns, every one given: the same dict becomes the ORM object."""
     return {
@@ -228,7 +227,7 @@ def _lead_row(
         "merged_into_id": None,
         "third_party_consent": data.third_party_consent,
         "erased_at": None,
-        **{f"req_{name}": value for name, value in requirement.as_dict().items()},
+        **{f"req_{name}": value for name, value in prepared.requirement.as_dict().items()},
         "corrected_fields": [],
         "stage": "new",
         "furthest_stage": "new",
