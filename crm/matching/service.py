@@ -322,6 +322,18 @@ _REQ_FIELDS = (
 )
 
 
+def _kind_and_area_ranges(bounds: dict) -> ColumnElement:
+    """req_kind NULL or equal, as an OR of ranges on ix_leads_match (kind, area min, max)."""
+    kind, area_min_hi = Lead.req_kind == bounds["kind"], bounds["area_min_hi_sqm"]
+    if area_min_hi is None:
+        return _null_or(Lead.req_kind, kind)
+    return or_(
+        and_(kind, Lead.req_area_min_sqm <= area_min_hi),
+        and_(kind, Lead.req_area_min_sqm.is_(None)),
+        Lead.req_kind.is_(None),
+    )
+
+
 def _lead_candidates(prop: PropertyFacts) -> Select:
     """Open leads whose stated requirement the hard rules may let through (a superset).
 
@@ -335,7 +347,7 @@ def _lead_candidates(prop: PropertyFacts) -> Select:
         holder = prop.reserved_for_lead_id if prop.status == "reserved" else None
         conditions.append(false() if holder is None else Lead.id == holder)
     if bounds["kind"] is not None:
-        conditions.append(_null_or(Lead.req_kind, Lead.req_kind == bounds["kind"]))
+        conditions.append(_kind_and_area_ranges(bounds))
     if bounds["deals_out"]:
         conditions.append(_null_or(Lead.req_deal, Lead.req_deal.not_in(bounds["deals_out"])))
     for column, name, at_most in (
@@ -363,12 +375,12 @@ def _lead_candidates(prop: PropertyFacts) -> Select:
 def _requirements_of_rows(rows) -> Iterator[tuple[int, RequirementFacts]]:
     """(lead id, requirement) per row; equal requirements share one object (scored once)."""
     seen: dict[tuple, RequirementFacts] = {}
-    for lead_id, *values in rows:
-        key = tuple(values)
+    for row in rows:
+        key = row[1:]
         req = seen.get(key)
         if req is None:
             req = seen[key] = RequirementFacts(**dict(zip(_REQ_FIELDS, key, strict=True)))
-        yield lead_id, req
+        yield row[0], req
 
 
 def matches_for_property(
@@ -381,8 +393,9 @@ def matches_for_property(
     facts = property_facts(prop)
     if facts.status not in (None, "available", "reserved"):
         return []  # leased, sold, withdrawn: no lead passes the status rule
+    # Core rows (no ORM loading layer), fetched a batch at a time.
     query = _lead_candidates(facts).execution_options(yield_per=LEAD_BATCH)
-    rows = db.session.execute(query)
+    rows = db.session.connection().execute(query)
     try:
         leads = _requirements_of_rows(rows)
         return rank_leads(facts, leads, today=today or utcnow().date(), limit=limit)
