@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +24,6 @@ _IN_WRITE = "crm_in_write_transaction"
 # the lock was free again.
 _WRITER_POLL_MAX_S = 0.001
 _WRITER_WAIT_S = 30.0  # as the busy timeout; after it, BEGIN IMMEDIATE waits (and fails) alone
-# A writer that leaves this many WAL frames not yet copied into the database copies them, after
-# it let the next writer in; half of SQLite's own threshold (1000), so that SQLite's automatic
-# checkpoint - run inside COMMIT, while the next writers wait - rarely comes to run at all.
-_CHECKPOINT_FRAMES = 500
-_WAL_INDEX_VERSION = 3007000  # https://www.sqlite.org/walformat.html, the -shm file
 
 
 def init_database(app: Flask) -> None:
@@ -132,8 +126,7 @@ def write_transaction() -> Iterator[Session]:
 
     A read transaction that is still open is committed first, so that on SQLite the write
     starts with BEGIN IMMEDIATE on a fresh snapshot. Nested use joins the outer unit. On a
-    SQLite file, the app's writers queue on a lock file first (see `_writers_queued`), and a
-    writer that left the WAL long copies it into the database once it has left the queue.
+    SQLite file, the app's writers queue on a lock file first (see `_writers_queued`).
     """
     session = db.session()
     if session.info.get(_IN_WRITE):
@@ -153,39 +146,8 @@ def write_transaction() -> Iterator[Session]:
             except BaseException:
                 session.rollback()
                 raise
-        if database_file is not None:
-            _checkpoint_if_long(engine, database_file)
     finally:
         session.info.pop(_IN_WRITE, None)
-
-
-def _checkpoint_if_long(engine: Engine, database_file: str) -> None:
-    """Copy the WAL into the database when many frames wait, outside the writers' queue."""
-    if _wal_frames_waiting(database_file) < _CHECKPOINT_FRAMES:
-        return
-    connection = engine.raw_connection()  # outside any transaction, as a checkpoint must be
-    try:
-        # PASSIVE: never waits for readers or writers (another process checkpointing: skipped).
-        connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-    finally:
-        connection.close()
-
-
-def _wal_frames_waiting(database_file: str) -> int:
-    """Frames of the WAL not yet copied into the database (0 when it cannot be told).
-
-    Read from the wal-index header in the -shm file: one small read instead of a statement.
-    """
-    try:
-        with open(f"{database_file}-shm", "rb") as shm:
-            header = shm.read(100)
-    except OSError:
-        return 0
-    if len(header) < 100 or struct.unpack_from("=I", header, 0)[0] != _WAL_INDEX_VERSION:
-        return 0
-    max_frame = struct.unpack_from("=I", header, 16)[0]
-    backfilled = struct.unpack_from("=I", header, 96)[0]
-    return max_frame - backfilled
 
 
 def is_postgresql() -> bool:

@@ -8,12 +8,12 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from crm import create_app, database
 from crm.database import write_transaction
 from crm.extensions import db
-from crm.models import ApiKey, OutboxMessage
+from crm.models import ApiKey
 from tests.conftest import config_for_tests, migrate_to_head
 
 
@@ -81,21 +81,3 @@ def test_nested_write_transaction_joins_without_queueing_again(sqlite_app):
     with write_transaction():
         _add_key("inner")
     assert _key_count() == 1
-
-
-def test_writer_copies_a_long_wal_into_the_database_after_it_left_the_queue(sqlite_app):
-    """SQLite's own checkpoint (switched off here) would run inside COMMIT, in the queue."""
-    _app, lock_file = sqlite_app
-    database_file = lock_file.removesuffix("-writer.lock")
-    db.engine.dispose()
-    event.listen(db.engine, "connect", _without_automatic_checkpoints)
-    for n in range(2 * database._CHECKPOINT_FRAMES):
-        with write_transaction() as session:  # a page or so each
-            session.add(
-                OutboxMessage(channel="email", recipient=f"{n}@example.com", body="x" * 3000)
-            )
-    assert database._wal_frames_waiting(database_file) < database._CHECKPOINT_FRAMES
-
-
-def _without_automatic_checkpoints(dbapi_connection, _record) -> None:
-    dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
