@@ -725,7 +725,9 @@ def _requirement_scorer(
                 return None
             if chemical and not park.chemical_allowed:
                 return None
-        if tax is not None:
+        if tax is not None and (
+            prop.min_annual_tax_wan is not None or prop.land_area_mu is not None
+        ):
             required = required_tax_wan(prop)
             if required is not None and not _at_least(tax, required):
                 return None

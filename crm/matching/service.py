@@ -279,7 +279,7 @@ def matches_for_requirement(
     """Properties that fit a requirement, best first, each with its reasons."""
     req = requirement_facts(requirement)
     now = utcnow()
-    rows = db.session.execute(_property_candidates(req, lead_id, now)).all()
+    rows = db.session.connection().execute(_property_candidates(req, lead_id, now)).all()
     facts = _property_facts_of_rows(rows, now)
     return rank(req, facts, today=today or now.date(), limit=limit, lead_id=lead_id)
 
