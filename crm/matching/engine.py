@@ -4,6 +4,11 @@ Pure functions of their inputs (no app, no database), the same engine both ways:
 ``rank`` orders properties for a lead, ``rank_leads`` orders leads for a property.
 The rules are those of DESIGN.md, "Matching".
 
+Two ways to the same verdict: ``evaluate`` explains a pair (every reason, translated), and
+``match_score`` only scores it. Ranking scores every candidate the cheap way and calls
+``evaluate`` for the pairs it returns; tests/unit/test_matching_ranking.py checks that both
+ways agree.
+
 Hard rules (any 'fail' makes ``is_match`` False and the score 0): status, kind, deal,
 area, power, ceiling, floor_load, industry, chemical, tax. A criterion the lead did not
 state, or the property does not record, is 'unknown' and never excludes. Boundary
