@@ -17,9 +17,9 @@ from crm.leads.service import get_lead_or_404
 from crm.matching.engine import Match
 from crm.matching.service import matches_for_lead
 from crm.models import Lead, Property, ShareLink, ShortlistItem, User
-from crm.properties import service, shortlist
+from crm.properties import queries, service, shortlist
 from crm.properties.forms import ReserveForm, ShortlistAddForm, ShortlistStatusForm
-from crm.public import listings
+from crm.public import listings as public_listings
 from crm.timeutil import utcnow
 from crm.vocabulary import PROPERTY_STATUSES
 
@@ -73,14 +73,14 @@ def lead_matching_context(lead: Lead, user: User, limit: int = TOP_MATCHES) -> d
 
 def _lead_matching(lead: Lead, user: User, limit: int) -> LeadMatching:
     matches = matches_for_lead(lead, limit=limit)
-    props = listings.properties_by_id(m.property_id for m in matches)
+    props = queries.properties_by_id(m.property_id for m in matches)
     items = shortlist.shortlist(lead)
     listed = {item.property_id for item in items}
     rows = [
         MatchRow(
             match=m,
             prop=props[m.property_id],
-            summary=listings.describe(props[m.property_id]),
+            summary=public_listings.describe(props[m.property_id]),
             shortlisted=m.property_id in listed,
             held_here=_held_by(props[m.property_id], lead),
         )
@@ -93,7 +93,7 @@ def _lead_matching(lead: Lead, user: User, limit: int) -> LeadMatching:
         matches=rows,
         shortlist=items,
         share_links=shortlist.active_share_links(lead),
-        held=listings.held_for(lead),
+        held=queries.held_for(lead),
         can_reserve=may_reserve and lead.stage == "negotiation",
         may_reserve_as_user=may_reserve,
         today=today,

@@ -13,10 +13,9 @@ from crm.exceptions import ValidationFailed, VersionConflict
 from crm.form_helpers import choices
 from crm.matching.service import matches_for_property
 from crm.models import Park, Property
-from crm.properties import photos, service
+from crm.properties import photos, queries, service
 from crm.properties.forms import ParkForm, PhotoForm, PropertyForm
 from crm.properties.schemas import ParkIn, PropertyIn, PropertyPatch
-from crm.public import listings
 from crm.units import mu_to_sqm, rent_per_day_to_month, round2, sqm_to_mu
 from crm.validation import parse_input
 from crm.vocabulary import INDUSTRIES, PROPERTY_DEALS, PROPERTY_STATUSES
@@ -41,12 +40,12 @@ def _vocabulary() -> dict:
 @bp.get("/properties")
 @login_required
 def index():
-    flt = listings.PropertyFilter.from_args(request.args)
+    flt = queries.PropertyFilter.from_args(request.args)
     return render_template(
         "properties/index.html",
-        page=listings.staff_listings(flt),
+        page=queries.staff_listings(flt),
         flt=flt,
-        parks=listings.parks(include_archived=True),
+        parks=queries.parks(include_archived=True),
     )
 
 
@@ -101,14 +100,14 @@ def show(property_id: int):
 
 def _render_property(prop: Property, photo_form: PhotoForm, status: int = 200):
     matches = matches_for_property(prop, limit=MATCH_POOL)
-    leads = listings.visible_leads_by_id(current_user, [m.lead_id for m in matches])
+    leads = queries.visible_leads_by_id(current_user, [m.lead_id for m in matches])
     rows = [(m, leads[m.lead_id]) for m in matches if m.lead_id in leads][:MATCH_LIMIT]
     return (
         render_template(
             "properties/show.html",
             prop=prop,
             matches=rows,
-            history=listings.status_history(prop),
+            history=queries.status_history(prop),
             photo_form=photo_form,
             public_url=url_for("public.listing", property_id=prop.id)
             if prop.status == "available"
@@ -155,7 +154,7 @@ class _EmptyStream:
 
 def _property_form(prop: Property | None, **kwargs) -> PropertyForm:
     form = PropertyForm(**kwargs)
-    live = listings.parks()
+    live = queries.parks()
     if prop is not None and prop.park not in live:
         live = [prop.park, *live]
     form.park_id.choices = choices(
@@ -240,8 +239,8 @@ def _attach_errors(form, fields: dict[str, list[str]]) -> None:
 def parks():
     return render_template(
         "parks/index.html",
-        parks=listings.parks(include_archived=True),
-        counts=listings.property_counts_by_park(),
+        parks=queries.parks(include_archived=True),
+        counts=queries.property_counts_by_park(),
     )
 
 
