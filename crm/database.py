@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,11 +19,8 @@ from crm.extensions import db
 
 _IMMEDIATE = "crm_begin_immediate"
 _IN_WRITE = "crm_in_write_transaction"
-# Waiting writers look at the queue lock this often at most: SQLite's own busy handler sleeps
-# 1, 2, 5, 10 … 100 ms between tries, so a writer that waited once usually slept long after
-# the lock was free again.
-_WRITER_POLL_MAX_S = 0.001
-_WRITER_WAIT_S = 30.0  # as the busy timeout; after it, BEGIN IMMEDIATE waits (and fails) alone
+# The SQLite files whose writer queue the current thread holds (see `_writers_queued`).
+_queues_held = threading.local()
 
 
 def init_database(app: Flask) -> None:
@@ -82,15 +79,21 @@ def _sqlite_file(dialect: str, database: str | None) -> str | None:
 
 @contextmanager
 def _writers_queued(database_file: str | None) -> Iterator[None]:
-    """Hold the SQLite database's writer lock file while the write transaction runs.
+    """Hold the SQLite database's writer queue while the write transaction runs.
 
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
-    100 ms): under load most of a write's latency was sleeping after the lock had come free.
-    Writers of this app first take an exclusive flock on a file next to the database, polled
-    at most every millisecond, so BEGIN IMMEDIATE nearly always finds the database free.
-    Writers that do not take it (the sqlite3 shell) are still kept out by SQLite's own lock.
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2,
+    5, 10 … 100 ms): under load most of a write's latency was sleeping after the lock had come
+    free. The app's writers first take an exclusive flock on a file next to the database; the
+    kernel wakes the next one as soon as it is released, so BEGIN IMMEDIATE finds the database
+    free. Writers that do not queue (the sqlite3 shell) are still kept out by SQLite's lock.
+
+    The wait has no time limit (flock has none); a writer stuck for good also holds SQLite's
+    lock, where the others failed after the 30 s busy timeout and now wait until gunicorn's
+    worker timeout. A second session of the same thread does not queue behind its own first
+    one: it meets SQLite's lock and busy timeout, as before.
     """
-    if database_file is None:
+    held = _queues_held.__dict__.setdefault("files", set())
+    if database_file is None or database_file in held:
         yield
         return
     try:
@@ -99,25 +102,12 @@ def _writers_queued(database_file: str | None) -> Iterator[None]:
         yield
         return
     try:
-        _lock_within(fd, _WRITER_WAIT_S)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(database_file)
         yield
     finally:
+        held.discard(database_file)
         os.close(fd)  # releases the lock
-
-
-def _lock_within(fd: int, seconds: float) -> bool:
-    """Take an exclusive flock on fd, waiting at most `seconds`; False if it stayed taken."""
-    deadline = time.monotonic() + seconds
-    pause = 0.0001
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, _WRITER_POLL_MAX_S)
 
 
 @contextmanager

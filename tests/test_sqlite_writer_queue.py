@@ -65,16 +65,20 @@ def test_writer_waits_while_another_writer_holds_the_queue(sqlite_app):
     assert _key_count() == 1
 
 
-def test_writer_goes_ahead_when_the_queue_stays_taken(sqlite_app, monkeypatch):
-    """A stuck holder of the lock file delays writers; it cannot stop them (SQLite decides)."""
+def test_second_session_of_the_same_thread_does_not_queue_behind_its_first(sqlite_app):
+    """A thread waiting for a lock it holds itself would never wake up."""
     _app, lock_file = sqlite_app
-    monkeypatch.setattr(database, "_WRITER_WAIT_S", 0.1)
-    fd = _held(lock_file)
-    try:
-        _add_key("after-the-wait")
-    finally:
-        os.close(fd)
-    assert _key_count() == 1
+    database_file = lock_file.removesuffix("-writer.lock")
+    done = threading.Event()
+
+    def queue_twice() -> None:
+        with database._writers_queued(database_file), database._writers_queued(database_file):
+            done.set()
+
+    thread = threading.Thread(target=queue_twice, daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert done.is_set()
 
 
 def test_nested_write_transaction_joins_without_queueing_again(sqlite_app):
