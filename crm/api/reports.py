@@ -7,7 +7,8 @@ from flask import Blueprint, jsonify, request
 from crm.api.auth import manager_token_required
 from crm.api.openapi import operation, query_param
 from crm.api.registry import document
-from crm.reports.service import pipeline_api, report_filter_from_args
+from crm.reports.api import pipeline_api
+from crm.reports.filters import report_filter_from_args
 
 bp = Blueprint("reports_api", __name__)
 

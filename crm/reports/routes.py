@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from crm.auth.access import manager_required
 from crm.exceptions import ValidationFailed
 from crm.leads.filters import LOCAL_TZ
-from crm.reports import charts, service, tables
-from crm.reports.service import ReportFilter, report_filter_from_args
+from crm.reports import agents, charts, demand, pipeline, speed, tables, trend
+from crm.reports.filters import ReportFilter, report_choices, report_filter_from_args
 from crm.timeutil import utcnow
 from crm.vocabulary import FUNNEL, SOURCES, STAGES, label
 
@@ -65,28 +65,28 @@ def _attachment(name: str, report_filter: ReportFilter, fmt: str) -> str:
 
 
 def _form_context() -> dict:
-    return {"choices": service.report_choices(), "sources": SOURCES, "args": request.args}
+    return {"choices": report_choices(), "sources": SOURCES, "args": request.args}
 
 
 def _report_context(report_filter: ReportFilter, sort: str, order: str) -> dict:
     """Every figure of the page, its tables and its charts (the services do the counting)."""
-    funnel = service.funnel(report_filter)
-    speed = service.speed(report_filter)
-    agents = service.agents(report_filter)
-    source_rows = service.sources(report_filter)
-    reasons = service.lost_reasons(report_filter)
-    trend = service.monthly_trend(report_filter)
-    unmet = service.unmet_demand(report_filter)
+    funnel = pipeline.funnel(report_filter)
+    speed_figures = speed.speed(report_filter)
+    agent_rows = agents.agents(report_filter)
+    source_rows = pipeline.sources(report_filter)
+    reasons = pipeline.lost_reasons(report_filter)
+    trend_rows = trend.monthly_trend(report_filter)
+    unmet = demand.unmet_demand(report_filter)
     report_tables = {
         "funnel": tables.funnel_table(funnel),
-        "speed": tables.speed_table(speed),
-        "agents": tables.agents_table(agents, sort, order),
+        "speed": tables.speed_table(speed_figures),
+        "agents": tables.agents_table(agent_rows, sort, order),
         "sources": tables.sources_table(source_rows),
-        "campaigns": tables.campaigns_table(service.campaigns(report_filter)),
+        "campaigns": tables.campaigns_table(pipeline.campaigns(report_filter)),
         "lost_reasons": tables.lost_reasons_table(reasons),
-        "trend": tables.trend_table(trend),
+        "trend": tables.trend_table(trend_rows),
         "unmet": tables.unmet_table(unmet),
-        "properties": tables.properties_table(service.property_demand(report_filter)),
+        "properties": tables.properties_table(demand.property_demand(report_filter)),
     }
     return {
         "kpis": [
@@ -95,20 +95,22 @@ def _report_context(report_filter: ReportFilter, sort: str, order: str) -> dict:
             (_("Win rate"), tables.as_ratio(funnel["win_rate"])),
             (
                 _("Median first response (hours)"),
-                tables.as_hours(speed["median_first_response_hours"]),
+                tables.as_hours(speed_figures["median_first_response_hours"]),
             ),
-            (_("SLA compliance"), tables.as_ratio(speed["sla_compliance"])),
-            (_("Stale leads"), speed["stale"]),
+            (_("SLA compliance"), tables.as_ratio(speed_figures["sla_compliance"])),
+            (_("Stale leads"), speed_figures["stale"]),
         ],
         "funnel": funnel,
-        "speed": speed,
+        "speed": speed_figures,
         "tables": report_tables,
         "sort": sort,
         "order": order,
         "sortable": tables.AGENT_SORTS,
         "last_day": report_filter.date_to - timedelta(days=1),
         "generated_at": utcnow().astimezone(LOCAL_TZ),
-        "charts": _charts(funnel, speed, source_rows, reasons, trend, report_tables["unmet"]),
+        "charts": _charts(
+            funnel, speed_figures, source_rows, reasons, trend_rows, report_tables["unmet"]
+        ),
     }
 
 

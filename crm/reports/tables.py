@@ -21,8 +21,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from crm.reports import service
-from crm.reports.service import AREA_BANDS, ReportFilter
+from crm.reports import agents, demand, pipeline, speed, trend
+from crm.reports.demand import AREA_BANDS
+from crm.reports.filters import ReportFilter
 from crm.transfer.exporting import safe_cell
 from crm.vocabulary import FUNNEL, KINDS, SOURCES, STAGES, label
 
@@ -130,26 +131,26 @@ def funnel_table(figures: Mapping) -> Table:
     )
 
 
-def speed_table(speed: Mapping) -> Table:
+def speed_table(figures: Mapping) -> Table:
     """Response times, SLA compliance, stale leads and median days in each stage."""
     rows: list[list[Any]] = [
         [
             _("Median time to first response (hours)"),
-            as_hours(speed["median_first_response_hours"]),
+            as_hours(figures["median_first_response_hours"]),
         ],
         [
             _("90th percentile time to first response (hours)"),
-            as_hours(speed["p90_first_response_hours"]),
+            as_hours(figures["p90_first_response_hours"]),
         ],
-        [_("Leads responded to"), speed["responded"]],
-        [_("Leads not responded to yet"), speed["not_responded"]],
-        [_("… of them past the SLA"), speed["not_responded_past_sla"]],
-        [_("SLA (working hours)"), as_hours(speed["sla_hours"])],
-        [_("Responded within the SLA"), speed["sla_met"]],
-        [_("SLA compliance"), as_ratio(speed["sla_compliance"])],
-        [_("Stale leads (no activity for %(n)s days)", n=speed["stale_days"]), speed["stale"]],
+        [_("Leads responded to"), figures["responded"]],
+        [_("Leads not responded to yet"), figures["not_responded"]],
+        [_("… of them past the SLA"), figures["not_responded_past_sla"]],
+        [_("SLA (working hours)"), as_hours(figures["sla_hours"])],
+        [_("Responded within the SLA"), figures["sla_met"]],
+        [_("SLA compliance"), as_ratio(figures["sla_compliance"])],
+        [_("Stale leads (no activity for %(n)s days)", n=figures["stale_days"]), figures["stale"]],
     ]
-    for stage, days in speed["median_days_in_stage"].items():
+    for stage, days in figures["median_days_in_stage"].items():
         rows.append([_("Median days in stage: %(stage)s", stage=_stage(stage)), as_days(days)])
     return Table(
         "speed",
@@ -457,14 +458,14 @@ def _sheet_title(title: str) -> str:
 def load_table(name: str, f: ReportFilter, sort: str = "leads", order: str = "desc") -> Table:
     """Run the service behind one table and shape its rows (KeyError for an unknown name)."""
     builders: dict[str, Callable[[], Table]] = {
-        "funnel": lambda: funnel_table(service.funnel(f)),
-        "speed": lambda: speed_table(service.speed(f)),
-        "agents": lambda: agents_table(service.agents(f), sort, order),
-        "sources": lambda: sources_table(service.sources(f)),
-        "campaigns": lambda: campaigns_table(service.campaigns(f)),
-        "lost_reasons": lambda: lost_reasons_table(service.lost_reasons(f)),
-        "trend": lambda: trend_table(service.monthly_trend(f)),
-        "unmet": lambda: unmet_table(service.unmet_demand(f)),
-        "properties": lambda: properties_table(service.property_demand(f)),
+        "funnel": lambda: funnel_table(pipeline.funnel(f)),
+        "speed": lambda: speed_table(speed.speed(f)),
+        "agents": lambda: agents_table(agents.agents(f), sort, order),
+        "sources": lambda: sources_table(pipeline.sources(f)),
+        "campaigns": lambda: campaigns_table(pipeline.campaigns(f)),
+        "lost_reasons": lambda: lost_reasons_table(pipeline.lost_reasons(f)),
+        "trend": lambda: trend_table(trend.monthly_trend(f)),
+        "unmet": lambda: unmet_table(demand.unmet_demand(f)),
+        "properties": lambda: properties_table(demand.property_demand(f)),
     }
     return builders[name]()

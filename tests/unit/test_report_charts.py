@@ -9,7 +9,7 @@ import pytest
 from markupsafe import Markup
 
 from crm.reports import charts, tables
-from crm.reports.service import months_of
+from crm.reports.trend import months_of
 
 NASTY = '<script>alert("x")</script> & "quotes"'
 

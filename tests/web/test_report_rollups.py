@@ -26,8 +26,8 @@ from crm.leads.pipeline import change_stage, reassign_leads
 from crm.leads.sla import working_hours_between as sla_clock
 from crm.models import Activity, Lead
 from crm.privacy.service import erase_person
-from crm.reports import histogram, service
-from crm.reports.service import ReportFilter
+from crm.reports import agents, demand, histogram, pipeline, speed, trend
+from crm.reports.filters import ReportFilter
 from crm.reports.sql import epoch_ms_of
 from crm.timeutil import utcnow
 from tests.builders import make_inquiry, make_park, make_property
@@ -214,14 +214,22 @@ def test_reports_read_the_same_figures_before_and_after_a_recomputation(app, man
     _random_history(random.Random(7), manager, [agent])
     today = utcnow().date()
     period = ReportFilter(today - timedelta(days=60), today + timedelta(days=2))
-    names = ("funnel", "speed", "agents", "sources", "campaigns", "lost_reasons", "monthly_trend")
-    before = {name: getattr(service, name)(period) for name in names}
-    before["unmet"] = service.unmet_demand(period)
-    before["properties"] = service.property_demand(period)
+    services = (
+        pipeline.funnel,
+        speed.speed,
+        agents.agents,
+        pipeline.sources,
+        pipeline.campaigns,
+        pipeline.lost_reasons,
+        trend.monthly_trend,
+    )
+    before = {function.__name__: function(period) for function in services}
+    before["unmet"] = demand.unmet_demand(period)
+    before["properties"] = demand.property_demand(period)
     _recomputed()
-    after = {name: getattr(service, name)(period) for name in names}
-    after["unmet"] = service.unmet_demand(period)
-    after["properties"] = service.property_demand(period)
+    after = {function.__name__: function(period) for function in services}
+    after["unmet"] = demand.unmet_demand(period)
+    after["properties"] = demand.property_demand(period)
     assert after == before
 
 

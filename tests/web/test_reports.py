@@ -25,8 +25,8 @@ from crm.leads.sla import working_hours_between
 from crm.matching.service import matches_for_lead, matches_for_property
 from crm.models import Lead, Property, User
 from crm.models.types import UTCDateTime
-from crm.reports import service
-from crm.reports.service import ReportFilter
+from crm.reports import agents, demand, pipeline, speed, trend
+from crm.reports.filters import ReportFilter
 from crm.reports.sql import working_hours_between as sql_working_hours
 from tests.builders import make_inquiry, make_park, make_property
 
@@ -39,7 +39,10 @@ CLOCK_MODULES = (
     "crm.inquiry.service",
     "crm.leads.pipeline",
     "crm.leads.activities",
-    "crm.reports.service",
+    "crm.reports.filters",
+    "crm.reports.speed",
+    "crm.reports.days_in_stage",
+    "crm.reports.demand",
 )
 TABLES = (
     "funnel",
@@ -270,7 +273,7 @@ def test_the_data_set_is_what_the_table_says(known):
 
 
 def test_funnel_counts_leads_now_in_each_stage_and_leads_that_reached_it(known):
-    figures = service.funnel(MARCH)
+    figures = pipeline.funnel(MARCH)
     assert figures["total"] == 12
     assert figures["current"] == {
         "new": 2,  # waiting, late_night
@@ -303,11 +306,11 @@ def test_funnel_counts_leads_now_in_each_stage_and_leads_that_reached_it(known):
 
 def test_lost_reasons_count_leads_lost_now_most_frequent_first(known):
     # reopened_lost was lost for 价格太高 and reopened: no longer counted; february is outside.
-    assert list(service.lost_reasons(MARCH).items()) == [("价格太高", 2), ("面积不合适", 1)]
+    assert list(pipeline.lost_reasons(MARCH).items()) == [("价格太高", 2), ("面积不合适", 1)]
 
 
 def test_sources_count_leads_qualified_and_won(known):
-    assert service.sources(MARCH) == [
+    assert pipeline.sources(MARCH) == [
         {"source": "website", "leads": 5, "qualified": 3, "won": 0},
         {"source": "api", "leads": 2, "qualified": 0, "won": 0},
         {"source": "phone", "leads": 2, "qualified": 0, "won": 0},
@@ -318,7 +321,7 @@ def test_sources_count_leads_qualified_and_won(known):
 
 
 def test_campaigns_group_by_utm_tags(known):
-    assert service.campaigns(MARCH) == [
+    assert pipeline.campaigns(MARCH) == [
         {
             "utm_source": "baidu",
             "utm_medium": "cpc",
@@ -339,7 +342,7 @@ def test_campaigns_group_by_utm_tags(known):
 
 
 def test_agents_count_for_the_current_owner(known):
-    rows = by_name(known, service.agents(MARCH))
+    rows = by_name(known, agents.agents(MARCH))
     # A: skipper, reopened_won, lost_late, waiting, lost_new, office.
     # Responses 0.5, 3, 64, 0.75, 0.1 h → median 0.75; visits on skipper and reopened_won.
     assert rows["A"] == {
@@ -368,7 +371,7 @@ def test_agents_count_for_the_current_owner(known):
 
 
 def test_speed_medians_sla_and_stale_leads(known):
-    figures = service.speed(MARCH)
+    figures = speed.speed(MARCH)
     median_days = figures.pop("median_days_in_stage")
     assert figures == {
         # Elapsed: 0.1, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 6, 64 → median (1.5 + 2) / 2, p90 the 9th.
@@ -402,12 +405,12 @@ def test_speed_medians_sla_and_stale_leads(known):
 
 
 def test_monthly_trend_counts_in_shanghai_months(known):
-    assert service.monthly_trend(MARCH) == [
+    assert trend.monthly_trend(MARCH) == [
         # Won and lost by month closed: february was received in February, lost in March.
         {"month": "2026-03", "new": 12, "won": 1, "lost": 4},
     ]
     quarter = ReportFilter(date(2026, 2, 1), date(2026, 5, 1))
-    assert service.monthly_trend(quarter) == [
+    assert trend.monthly_trend(quarter) == [
         {"month": "2026-02", "new": 1, "won": 0, "lost": 0},
         {"month": "2026-03", "new": 12, "won": 1, "lost": 4},  # late_night counts in March
         {"month": "2026-04", "new": 1, "won": 0, "lost": 0},  # april: 16:10 UTC on 03-31
@@ -415,7 +418,7 @@ def test_monthly_trend_counts_in_shanghai_months(known):
 
 
 def test_unmet_demand_groups_open_leads_nothing_fits(known):
-    assert service.unmet_demand(MARCH) == [
+    assert demand.unmet_demand(MARCH) == [
         # reopened_won (2,400–3,600㎡: factory_a too small, factory_d let to it) and ceiling
         # (needs 10 m, factory_a has 8 m).
         {
@@ -460,12 +463,12 @@ def test_unmet_demand_agrees_with_the_matching_engine(known):
     ]
     unmatched = sorted(name for name in open_names if not matches_for_lead(known.lead(name)))
     assert unmatched == ["ceiling", "office", "reassigned", "reopened_won", "waiting"]
-    assert sum(row["leads"] for row in service.unmet_demand(MARCH)) == len(unmatched)
+    assert sum(row["leads"] for row in demand.unmet_demand(MARCH)) == len(unmatched)
 
 
 def test_property_demand_counts_open_leads_each_available_property_fits(known):
     props = known.props
-    rows = service.property_demand(MARCH)
+    rows = demand.property_demand(MARCH)
     assert [(row["property_id"], row["open_leads"]) for row in rows] == [
         (props["factory_a"].id, 2),  # skipper, late_night
         (props["land_b"].id, 1),  # reopened_lost
@@ -489,27 +492,27 @@ def known_ids(known: Known) -> set[int]:
 
 def test_filters_narrow_by_park_owner_and_source(known):
     park = ReportFilter(MARCH.date_from, MARCH.date_to, park_id=known.parks["jingkai"])
-    assert service.funnel(park)["total"] == 1  # skipper asked about factory_a
-    assert [r["property_id"] for r in service.property_demand(park)] == [
+    assert pipeline.funnel(park)["total"] == 1  # skipper asked about factory_a
+    assert [r["property_id"] for r in demand.property_demand(park)] == [
         known.props["factory_a"].id,
         known.props["land_b"].id,
     ]
     owner_b = ReportFilter(MARCH.date_from, MARCH.date_to, owner_id=known.agent_b.id)
-    assert service.funnel(owner_b)["total"] == 6
-    assert service.lost_reasons(owner_b) == {"价格太高": 1}
+    assert pipeline.funnel(owner_b)["total"] == 6
+    assert pipeline.lost_reasons(owner_b) == {"价格太高": 1}
     website = ReportFilter(MARCH.date_from, MARCH.date_to, source="website")
-    assert service.funnel(website)["current"]["lost"] == 2
-    assert service.monthly_trend(website) == [{"month": "2026-03", "new": 5, "won": 0, "lost": 3}]
+    assert pipeline.funnel(website)["current"]["lost"] == 2
+    assert trend.monthly_trend(website) == [{"month": "2026-03", "new": 5, "won": 0, "lost": 3}]
 
 
 def test_an_empty_period_gives_zeros_not_errors(known):
     empty = ReportFilter(date(2025, 1, 1), date(2025, 2, 1))
-    assert service.funnel(empty)["total"] == 0
-    assert service.funnel(empty)["win_rate"] is None
-    speed = service.speed(empty)
-    assert speed["median_first_response_hours"] is None and speed["sla_compliance"] is None
-    assert service.agents(empty) == [] and service.unmet_demand(empty) == []
-    assert service.monthly_trend(empty) == [{"month": "2025-01", "new": 0, "won": 0, "lost": 0}]
+    assert pipeline.funnel(empty)["total"] == 0
+    assert pipeline.funnel(empty)["win_rate"] is None
+    figures = speed.speed(empty)
+    assert figures["median_first_response_hours"] is None and figures["sla_compliance"] is None
+    assert agents.agents(empty) == [] and demand.unmet_demand(empty) == []
+    assert trend.monthly_trend(empty) == [{"month": "2025-01", "new": 0, "won": 0, "lost": 0}]
 
 
 @pytest.mark.parametrize(
