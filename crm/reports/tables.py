@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,8 +22,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from crm.reports import agents, demand, pipeline, speed, trend
-from crm.reports.demand import AREA_BANDS
+from crm.reports.demand import AREA_BANDS, band_key
 from crm.reports.filters import ReportFilter
+from crm.reports.rollups import ratio
 from crm.transfer.exporting import safe_cell
 from crm.vocabulary import FUNNEL, KINDS, SOURCES, STAGES, label
 
@@ -47,6 +48,11 @@ class Column:
     key: str
     label: str
     numeric: bool = False
+    # The cell of a row of the service's figures; None: row[key].
+    cell: Callable[[Mapping], Any] | None = field(default=None, compare=False, repr=False)
+
+    def value(self, row: Mapping) -> Any:
+        return row[self.key] if self.cell is None else self.cell(row)
 
 
 @dataclass(frozen=True)
@@ -61,18 +67,31 @@ class Table:
         return [column.label for column in self.columns]
 
 
+def _table(name: str, title: str, columns: tuple[Column, ...], rows: Iterable[Mapping]) -> Table:
+    """A table with a line per row of the service's figures, a cell per column."""
+    return Table(name, title, columns, [[column.value(row) for column in columns] for row in rows])
+
+
 def _one_decimal(value: float) -> str:
     return str(Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _measure_text(value: Any) -> str | None:
+    """A share as 66.7%, a duration with one decimal; None for any other value."""
+    if isinstance(value, Ratio):
+        return _one_decimal(value * 100) + "%"
+    if isinstance(value, Hours | Days):
+        return _one_decimal(value)
+    return None
 
 
 def display(value: Any) -> str:
     """A cell as the page shows it: 1,234 · 66.7% · 3.5 · — for nothing."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, Ratio):
-        return _one_decimal(value * 100) + "%"
-    if isinstance(value, Hours | Days):
-        return _one_decimal(value)
+    measure = _measure_text(value)
+    if measure is not None:
+        return measure
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -92,6 +111,10 @@ def as_hours(value: float | None) -> Hours | None:
 
 def as_days(value: float | None) -> Days | None:
     return None if value is None else Days(value)
+
+
+def _share(part: float, whole: float) -> Ratio | None:
+    return as_ratio(ratio(part, whole))
 
 
 def _stage(code: str) -> str:
@@ -196,117 +219,70 @@ def sort_agents(rows: Sequence[Mapping], sort: str, order: str) -> list[Mapping]
 
 def agents_table(rows: Sequence[Mapping], sort: str = "leads", order: str = "desc") -> Table:
     """Per current owner: leads, contacted, visits, won, win rate, median first response."""
-    body = [
-        [
-            row["name"] if row["owner_id"] is not None else _("Unassigned"),
-            row["leads"],
-            row["contacted"],
-            row["visits"],
-            row["won"],
-            as_ratio(row["win_rate"]),
-            as_hours(row["median_first_response_hours"]),
-        ]
-        for row in sort_agents([{**r, "name": r["name"] or ""} for r in rows], sort, order)
-    ]
-    return Table(
-        "agents",
-        _("Agents"),
-        (
-            Column("name", _("Agent")),
-            Column("leads", _("Leads"), True),
-            Column("contacted", _("Contacted"), True),
-            Column("visits", _("Site visits"), True),
-            Column("won", _("Won"), True),
-            Column("win_rate", _("Win rate"), True),
-            Column("first_response", _("Median first response (hours)"), True),
+    columns = (
+        Column("name", _("Agent"), cell=_agent_name),
+        Column("leads", _("Leads"), True),
+        Column("contacted", _("Contacted"), True),
+        Column("visits", _("Site visits"), True),
+        Column("won", _("Won"), True),
+        Column("win_rate", _("Win rate"), True, lambda row: as_ratio(row["win_rate"])),
+        Column(
+            "first_response",
+            _("Median first response (hours)"),
+            True,
+            lambda row: as_hours(row["median_first_response_hours"]),
         ),
-        body,
     )
+    named = [{**row, "name": row["name"] or ""} for row in rows]
+    return _table("agents", _("Agents"), columns, sort_agents(named, sort, order))
+
+
+def _agent_name(row: Mapping) -> str:
+    return row["name"] if row["owner_id"] is not None else _("Unassigned")
 
 
 def sources_table(rows: Sequence[Mapping]) -> Table:
-    body = [
-        [
-            label(SOURCES, row["source"]),
-            row["leads"],
-            row["qualified"],
-            row["won"],
-            as_ratio(round(row["won"] / row["leads"], 4) if row["leads"] else None),
-        ]
-        for row in rows
-    ]
-    return Table(
-        "sources",
-        _("Sources"),
-        (
-            Column("source", _("Source")),
-            Column("leads", _("Leads"), True),
-            Column("qualified", _("Qualified"), True),
-            Column("won", _("Won"), True),
-            Column("win_rate", _("Win rate"), True),
-        ),
-        body,
+    columns = (
+        Column("source", _("Source"), cell=lambda row: label(SOURCES, row["source"])),
+        Column("leads", _("Leads"), True),
+        Column("qualified", _("Qualified"), True),
+        Column("won", _("Won"), True),
+        Column("win_rate", _("Win rate"), True, lambda row: _share(row["won"], row["leads"])),
     )
+    return _table("sources", _("Sources"), columns, rows)
 
 
 def campaigns_table(rows: Sequence[Mapping]) -> Table:
-    body = [
-        [
-            row["utm_source"],
-            row["utm_medium"],
-            row["utm_campaign"],
-            row["leads"],
-            row["qualified"],
-            row["won"],
-        ]
-        for row in rows
-    ]
-    return Table(
-        "campaigns",
-        _("Campaigns"),
-        (
-            Column("utm_source", _("Campaign source (utm_source)")),
-            Column("utm_medium", _("Medium (utm_medium)")),
-            Column("utm_campaign", _("Campaign (utm_campaign)")),
-            Column("leads", _("Leads"), True),
-            Column("qualified", _("Qualified"), True),
-            Column("won", _("Won"), True),
-        ),
-        body,
+    columns = (
+        Column("utm_source", _("Campaign source (utm_source)")),
+        Column("utm_medium", _("Medium (utm_medium)")),
+        Column("utm_campaign", _("Campaign (utm_campaign)")),
+        Column("leads", _("Leads"), True),
+        Column("qualified", _("Qualified"), True),
+        Column("won", _("Won"), True),
     )
+    return _table("campaigns", _("Campaigns"), columns, rows)
 
 
 def lost_reasons_table(reasons: Mapping[str, int]) -> Table:
     total = sum(reasons.values())
-    body = [
-        [reason, count, as_ratio(round(count / total, 4) if total else None)]
-        for reason, count in reasons.items()
-    ]
-    return Table(
-        "lost_reasons",
-        _("Lost reasons"),
-        (
-            Column("reason", _("Lost reason")),
-            Column("leads", _("Leads"), True),
-            Column("share", _("Share"), True),
-        ),
-        body,
+    columns = (
+        Column("reason", _("Lost reason")),
+        Column("leads", _("Leads"), True),
+        Column("share", _("Share"), True, lambda row: _share(row["leads"], total)),
     )
+    rows = [{"reason": reason, "leads": count} for reason, count in reasons.items()]
+    return _table("lost_reasons", _("Lost reasons"), columns, rows)
 
 
 def trend_table(rows: Sequence[Mapping]) -> Table:
-    body = [[row["month"], row["new"], row["won"], row["lost"]] for row in rows]
-    return Table(
-        "trend",
-        _("Monthly trend"),
-        (
-            Column("month", _("Month")),
-            Column("new", _("New leads"), True),
-            Column("won", _("Won"), True),
-            Column("lost", _("Lost"), True),
-        ),
-        body,
+    columns = (
+        Column("month", _("Month")),
+        Column("new", _("New leads"), True),
+        Column("won", _("Won"), True),
+        Column("lost", _("Lost"), True),
     )
+    return _table("trend", _("Monthly trend"), columns, rows)
 
 
 def _area_number(value: float) -> str:
@@ -316,7 +292,7 @@ def _area_number(value: float) -> str:
 def area_band_label(band: str) -> str:
     """'1000-3000' → '1,000–3,000㎡'; '0-1000' → 'under 1,000㎡'; '10000+' → 'at least …'."""
     for low, high in AREA_BANDS:
-        if band == (f"{low}-{high}" if high else f"{low}+"):
+        if band == band_key(low, high):
             if high is None:
                 return _("at least %(n)s㎡", n=_area_number(low))
             if low == 0:
@@ -325,56 +301,37 @@ def area_band_label(band: str) -> str:
     return _("Area not stated")
 
 
+def _unmet_kind(row: Mapping) -> str:
+    return label(KINDS, row["kind"]) if row["kind"] else _("Kind of property not stated")
+
+
 def unmet_table(rows: Sequence[Mapping]) -> Table:
-    body = [
-        [
-            label(KINDS, row["kind"]) if row["kind"] else _("Kind of property not stated"),
-            area_band_label(row["area_band"]),
-            row["location"] or _("Location not stated"),
-            row["leads"],
-            row["rent"],
-            row["buy"],
-        ]
-        for row in rows
-    ]
-    return Table(
-        "unmet",
-        _("Unmet demand"),
-        (
-            Column("kind", _("Kind")),
-            Column("area", _("Area")),
-            Column("location", _("Location")),
-            Column("leads", _("Open leads with no matching property"), True),
-            Column("rent", _("of which to rent"), True),
-            Column("buy", _("of which to buy"), True),
+    columns = (
+        Column("kind", _("Kind"), cell=_unmet_kind),
+        Column("area", _("Area"), cell=lambda row: area_band_label(row["area_band"])),
+        Column(
+            "location", _("Location"), cell=lambda row: row["location"] or _("Location not stated")
         ),
-        body,
+        Column("leads", _("Open leads with no matching property"), True),
+        Column("rent", _("of which to rent"), True),
+        Column("buy", _("of which to buy"), True),
     )
+    return _table("unmet", _("Unmet demand"), columns, rows)
+
+
+def _area_sqm(row: Mapping) -> int | None:
+    return None if row["area_sqm"] is None else round(float(row["area_sqm"]))
 
 
 def properties_table(rows: Sequence[Mapping]) -> Table:
-    body = [
-        [
-            row["title"],
-            row["park"],
-            label(KINDS, row["kind"]),
-            None if row["area_sqm"] is None else round(float(row["area_sqm"])),
-            row["open_leads"],
-        ]
-        for row in rows
-    ]
-    return Table(
-        "properties",
-        _("Demand for available properties"),
-        (
-            Column("title", _("Property")),
-            Column("park", _("Park")),
-            Column("kind", _("Kind")),
-            Column("area", _("Area (㎡)"), True),
-            Column("open_leads", _("Open leads that fit"), True),
-        ),
-        body,
+    columns = (
+        Column("title", _("Property")),
+        Column("park", _("Park")),
+        Column("kind", _("Kind"), cell=lambda row: label(KINDS, row["kind"])),
+        Column("area", _("Area (㎡)"), True, _area_sqm),
+        Column("open_leads", _("Open leads that fit"), True),
     )
+    return _table("properties", _("Demand for available properties"), columns, rows)
 
 
 TABLE_NAMES = (
@@ -397,10 +354,9 @@ def csv_value(value: Any) -> Any:
     """A cell as CSV text: numbers plain, shares as 66.7%, durations with one decimal."""
     if value is None:
         return ""
-    if isinstance(value, Ratio):
-        return _one_decimal(value * 100) + "%"
-    if isinstance(value, Hours | Days):
-        return _one_decimal(value)
+    measure = _measure_text(value)
+    if measure is not None:
+        return measure
     return safe_cell(value)
 
 
