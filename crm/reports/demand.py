@@ -13,14 +13,10 @@ from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from crm.extensions import db
+from crm.matching.service import property_area_column
 from crm.models import Lead, Park, Property, ReportDemandDay
 from crm.reports.filters import ReportFilter, cohort, open_lead
-from crm.reports.hard_rules import (
-    RULE_FIELDS,
-    hard_rules,
-    offered_to_anyone,
-    property_area_column,
-)
+from crm.reports.hard_rules import RULE_FIELDS, hard_rules, offered_to_anyone
 from crm.timeutil import utcnow
 
 # Area bands of a requirement (㎡, lower bound included); None = open.

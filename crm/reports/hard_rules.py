@@ -12,8 +12,8 @@ from sqlalchemy import Text, and_, case, cast, func, literal, or_
 from sqlalchemy.sql import ColumnElement
 
 from crm.matching.engine import AREA_MARGIN
+from crm.matching.service import property_area_column
 from crm.models import Lead, Park, Property
-from crm.units import SQM_PER_MU
 
 _TOLERANCE = 1e-9  # the matching engine's: boundary values pass
 
@@ -41,17 +41,6 @@ def _loosen_down(bound: ColumnElement) -> ColumnElement:
 
 def _loosen_up(bound: ColumnElement) -> ColumnElement:
     return bound + _slack(bound)
-
-
-def property_area_column() -> ColumnElement:
-    """Building area, or for land the land area in ㎡ (as the engine measures it)."""
-    return case(
-        (
-            Property.kind == "land",
-            func.coalesce(Property.land_area_mu * SQM_PER_MU, Property.area_sqm),
-        ),
-        else_=Property.area_sqm,
-    )
 
 
 def _lists(column: ColumnElement, code: ColumnElement) -> ColumnElement:
