@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_template_helpers(app)
     register_cli(app)
+    freeze_startup_objects()
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, translations, phone metadata, the app) out of the
+    garbage collector's full passes: they live as long as the process, and walking them
+    made every full collection a 65–100 ms pause in the middle of some request."""
+    gc.collect()
+    gc.freeze()
 
 
 def register_proxy_fix(app: Flask) -> None:
