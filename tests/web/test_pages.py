@@ -83,7 +83,8 @@ def test_database_contention_is_a_503_asking_to_retry(fresh_app: Flask, driver_e
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
     body = response.get_data(as_text=True)
-    assert "请稍后" in body or "几秒" in body or "try again" in body
+    message = response.get_json()["error"]["message"] if response.is_json else body
+    assert "几秒钟后重试" in message
     assert "lead_stage_counts" not in body and "Traceback" not in body
 
 
