@@ -10,6 +10,9 @@ leads takes SQLite over 100 ms even on a covering index, so the counts are kept 
 loader, raw SQL) keeps them right without remembering to. Decrements are plain UPDATEs, so
 deleting the counts table before the leads (test clean-up) leaves nothing behind.
 
+On PostgreSQL the triggers are statement-level over transition tables (one aggregated write
+per statement); see `_add`.
+
 Note for later migrations: on SQLite, a batch_alter_table that *recreates* `leads` drops
 these triggers; such a migration must create them again.
 """
@@ -57,55 +60,62 @@ _SQLITE_TRIGGERS = (
     """,
 )
 
-_POSTGRESQL_FUNCTIONS = (
-    """
-CREATE FUNCTION lead_stage_counts_add(key integer, stage_code text, delta integer)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF delta < 0 THEN
-        UPDATE lead_stage_counts SET lead_count = lead_count + delta
-        WHERE owner_key = key AND stage = stage_code;
-    ELSE
-        INSERT INTO lead_stage_counts AS c (owner_key, stage, lead_count)
-        VALUES (key, stage_code, delta)
-        ON CONFLICT (owner_key, stage) DO UPDATE SET lead_count = c.lead_count + delta;
-    END IF;
-END
-$$
-""",
-    """
-CREATE FUNCTION lead_stage_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND (OLD.stage, OLD.owner_id, OLD.merged_into_id)
-            IS NOT DISTINCT FROM (NEW.stage, NEW.owner_id, NEW.merged_into_id) THEN
-        RETURN NULL;
-    END IF;
-    -- A move touches two counter rows: always in key order, so that two transactions moving
-    -- leads in opposite directions wait for each other instead of deadlocking.
-    IF TG_OP = 'UPDATE' AND OLD.merged_into_id IS NULL AND NEW.merged_into_id IS NULL
-            AND (coalesce(NEW.owner_id, 0), NEW.stage)
-                < (coalesce(OLD.owner_id, 0), OLD.stage) THEN
-        PERFORM lead_stage_counts_add(coalesce(NEW.owner_id, 0), NEW.stage, 1);
-        PERFORM lead_stage_counts_add(coalesce(OLD.owner_id, 0), OLD.stage, -1);
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.merged_into_id IS NULL THEN
-        PERFORM lead_stage_counts_add(coalesce(OLD.owner_id, 0), OLD.stage, -1);
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.merged_into_id IS NULL THEN
-        PERFORM lead_stage_counts_add(coalesce(NEW.owner_id, 0), NEW.stage, 1);
-    END IF;
-    RETURN NULL;
-END
-$$
-""",
-)
+# PostgreSQL: statement-level triggers over transition tables add up a statement's rows per
+# (owner, stage) once. Row triggers updated the same counter row once per lead, and within one
+# transaction every update walks the row's earlier versions: quadratic for bulk writes.
+_KEY = "coalesce({t}.owner_id, 0)"
+_COUNTED = "({t}.stage, {t}.owner_id, {t}.merged_into_id)"
+_MOVED = f"{_COUNTED.format(t='t')} IS DISTINCT FROM {_COUNTED.format(t='other')}"
 
-_POSTGRESQL_TRIGGER = """
-CREATE TRIGGER trg_leads_stage_counts
-AFTER INSERT OR DELETE OR UPDATE OF stage, owner_id, merged_into_id ON leads
-FOR EACH ROW EXECUTE FUNCTION lead_stage_counts_track()
-"""
+
+def _add(rows: str, sign: int) -> str:
+    """Add (or with sign -1 take away) per (owner, stage) the not-merged leads of `rows` (a
+    FROM text whose leads are aliased t): increments in key order, decrements as UPDATEs."""
+    counted = (
+        f"SELECT {_KEY.format(t='t')} AS owner_key, t.stage AS stage, count(*) AS n "
+        f"FROM {rows} AND t.merged_into_id IS NULL GROUP BY 1, 2"
+    )
+    if sign > 0:
+        return (
+            "INSERT INTO lead_stage_counts AS c (owner_key, stage, lead_count) "
+            f"SELECT owner_key, stage, n FROM ({counted}) AS s ORDER BY 1, 2 "
+            "ON CONFLICT (owner_key, stage) DO UPDATE SET lead_count = c.lead_count + excluded.lead_count"
+        )
+    return (
+        f"UPDATE lead_stage_counts AS c SET lead_count = c.lead_count - s.n FROM ({counted}) AS s "
+        "WHERE c.owner_key = s.owner_key AND c.stage = s.stage"
+    )
+
+
+def _function(name: str, statements: list[str]) -> str:
+    body = ";\n    ".join(statements)
+    return (
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    {body};\n"
+        "    RETURN NULL;\nEND\n$$"
+    )
+
+
+_POSTGRESQL_FUNCTIONS = (
+    _function("lead_stage_counts_inserted", [_add("new_rows AS t WHERE true", 1)]),
+    _function("lead_stage_counts_deleted", [_add("old_rows AS t WHERE true", -1)]),
+    _function(
+        "lead_stage_counts_updated",
+        [
+            _add(f"old_rows AS t JOIN new_rows AS other ON other.id = t.id WHERE {_MOVED}", -1),
+            _add(f"new_rows AS t JOIN old_rows AS other ON other.id = t.id WHERE {_MOVED}", 1),
+        ],
+    ),
+)
+_POSTGRESQL_TRIGGERS = (
+    ("trg_leads_stage_counts_insert", "INSERT", "NEW TABLE AS new_rows", "lead_stage_counts_inserted"),
+    (
+        "trg_leads_stage_counts_update",
+        "UPDATE",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "lead_stage_counts_updated",
+    ),
+    ("trg_leads_stage_counts_delete", "DELETE", "OLD TABLE AS old_rows", "lead_stage_counts_deleted"),
+)
 
 
 def upgrade():
@@ -133,7 +143,11 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         for statement in _POSTGRESQL_FUNCTIONS:
             op.execute(statement)
-        op.execute(_POSTGRESQL_TRIGGER)
+        for name, event, tables, function in _POSTGRESQL_TRIGGERS:
+            op.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON leads REFERENCING {tables} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
     else:
         for statement in _SQLITE_TRIGGERS:
             op.execute(statement)
@@ -141,9 +155,9 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS trg_leads_stage_counts ON leads")
-        op.execute("DROP FUNCTION IF EXISTS lead_stage_counts_track()")
-        op.execute("DROP FUNCTION IF EXISTS lead_stage_counts_add(integer, text, integer)")
+        for name, _event, _tables, function in _POSTGRESQL_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON leads")
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     else:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS trg_leads_stage_counts_{name}")

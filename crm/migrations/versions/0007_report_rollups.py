@@ -248,8 +248,8 @@ def _decrement(table: str, keys: str, values: list[str], counts: dict, where: st
     return f"UPDATE {table} SET {sets} WHERE {_match(table, keys, values)} AND {where}"
 
 
-def lead_statements(q: _Sql, r: str, sign: int) -> list[str]:
-    """Add (sign 1) or take away (sign -1) the lead row `r` from the rollups."""
+def _lead_pieces(q: _Sql, r: str) -> list[tuple[str, str, list[str], dict, str]]:
+    """What a lead row `r` adds to each rollup: (table, keys, key values, counts, condition)."""
     merged = f"{r}.merged_into_id IS NULL"
     pieces = [
         (
@@ -291,12 +291,57 @@ def lead_statements(q: _Sql, r: str, sign: int) -> list[str]:
                     responded,
                 )
             )
+    return pieces
+
+
+def lead_statements(q: _Sql, r: str, sign: int) -> list[str]:
+    """Add (sign 1) or take away (sign -1) the lead row `r` from the rollups."""
     out = []
-    for table, keys, values, counts, where in pieces:
+    for table, keys, values, counts, where in _lead_pieces(q, r):
         if sign > 0:
             out.append(_upsert(q, table, keys, values, counts, where))
         else:
             out.append(_decrement(table, keys, values, counts, where))
+    return out
+
+
+def _upsert_rows(table: str, keys: str, values: list[str], counts: dict, rows: str) -> str:
+    """`_upsert` for every row of `rows` (a FROM/WHERE text, rows aliased r), summed per key
+    and written in key order (so concurrent statements lock the rows in one order)."""
+    group = ", ".join(str(i) for i in range(1, len(values) + 1))
+    sums = ", ".join(f"sum({v})" for v in counts.values())
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
+    return (
+        f"INSERT INTO {table} ({keys}, {', '.join(counts)}) SELECT {', '.join(values)}, {sums} "
+        f"FROM {rows} GROUP BY {group} ORDER BY {group} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+    )
+
+
+def _decrement_rows(table: str, keys: str, values: list[str], counts: dict, rows: str) -> str:
+    """`_decrement` for every row of `rows`, summed per key."""
+    names = [k.strip() for k in keys.split(",")]
+    selected = ", ".join(f"{v} AS {k}" for k, v in zip(names, values, strict=True))
+    sums = ", ".join(f"sum({v}) AS {c}" for c, v in counts.items())
+    group = ", ".join(str(i) for i in range(1, len(values) + 1))
+    sets = ", ".join(f"{c} = {table}.{c} - s.{c}" for c in counts)
+    match = " AND ".join(f"{table}.{k} = s.{k}" for k in names)
+    return (
+        f"UPDATE {table} SET {sets} FROM (SELECT {selected}, {sums} FROM {rows} "
+        f"GROUP BY {group}) AS s WHERE {match}"
+    )
+
+
+def lead_set_statements(q: _Sql, source: str, sign: int, also: str = "true") -> list[str]:
+    """`lead_statements` for every lead row of `source` (aliased r) meeting `also`: one
+    statement per table, however many rows a statement wrote."""
+    out = []
+    for table, keys, values, counts, where in _lead_pieces(q, "r"):
+        rows = f"{source} WHERE ({where}) AND ({also})"
+        if sign > 0:
+            out.append(_upsert_rows(table, keys, values, counts, rows))
+        else:
+            out.append(_decrement_rows(table, keys, values, counts, rows))
     return out
 
 
@@ -318,26 +363,37 @@ def _stay_hist_select(level: str, condition: str, finished: bool) -> str:
 
 
 def _stays_rows(q: _Sql, lead_condition: str, activity_condition: str) -> str:
-    """The counted stays of the leads chosen, with the report's own window function."""
+    """The counted stays of the leads chosen, with the report's own window function.
+
+    Each branch carries its lead's columns (the activities join their lead by primary key), so
+    no join follows the window: after a bulk insert PostgreSQL's statistics are stale and
+    it planned that join as a nested loop over every pair of leads.
+    """
+    lead_columns = (
+        "l.created_at AS lead_created_at, coalesce(l.park_id, 0) AS park_key, "
+        "l.source AS source, coalesce(l.owner_id, 0) AS owner_key, l.stage AS lead_stage, "
+        "l.merged_into_id AS merged_into_id"
+    )
     return f"""
         SELECT w.lead_id, w.seq, w.stage, w.entered, w.left_at,
                {q.ms("w.left_at")} - {q.ms("w.entered")},
-               l.created_at, {q.day("l.created_at")}, coalesce(l.park_id, 0), l.source,
-               coalesce(l.owner_id, 0)
+               w.lead_created_at, {q.day("w.lead_created_at")}, w.park_key, w.source,
+               w.owner_key
         FROM (
-            SELECT e.lead_id, e.seq, e.stage, e.entered,
+            SELECT e.*,
                    lead(e.entered) OVER (PARTITION BY e.lead_id ORDER BY e.entered, e.seq) AS left_at
             FROM (
-                SELECT id AS lead_id, 0 AS seq, 'new' AS stage, created_at AS entered
-                FROM leads WHERE {lead_condition}
+                SELECT l.id AS lead_id, 0 AS seq, 'new' AS stage, l.created_at AS entered,
+                       {lead_columns}
+                FROM leads l WHERE {lead_condition}
                 UNION ALL
-                SELECT lead_id, id, {q.to_stage("data")}, created_at
-                FROM activities WHERE kind = 'stage_change' AND {activity_condition}
+                SELECT a.lead_id, a.id, {q.to_stage("a.data")}, a.created_at, {lead_columns}
+                FROM activities a JOIN leads l ON l.id = a.lead_id
+                WHERE a.kind = 'stage_change' AND {activity_condition}
             ) e
         ) w
-        JOIN leads l ON l.id = w.lead_id
-        WHERE l.merged_into_id IS NULL AND w.stage IN ({_OPEN_LIST})
-            AND (w.left_at IS NOT NULL OR w.stage = l.stage)
+        WHERE w.merged_into_id IS NULL AND w.stage IN ({_OPEN_LIST})
+            AND (w.left_at IS NOT NULL OR w.stage = w.lead_stage)
     """
 
 
@@ -349,8 +405,14 @@ _STAY_COLUMNS = (
 
 def refresh_stays(q: _Sql, lead: str) -> list[str]:
     """Recompute one lead's stays (`lead` an SQL expression) and move them in the histograms."""
+    return refresh_stays_where(q, f"= {lead}")
+
+
+def refresh_stays_where(q: _Sql, which: str) -> list[str]:
+    """Recompute the stays of the leads whose id is `which` (e.g. "= NEW.id",
+    "IN (SELECT id FROM new_rows)") and move them in the histograms."""
     selects = [
-        _stay_hist_select(level, f"lead_id = {lead}", finished)
+        _stay_hist_select(level, f"lead_id {which}", finished)
         for level in LEVELS
         for finished in (True, False)
     ]
@@ -364,10 +426,10 @@ def refresh_stays(q: _Sql, lead: str) -> list[str]:
             "AND report_histograms.owner_key = s.owner_key "
             "AND report_histograms.bucket = s.bucket"
         )
-    out.append(f"DELETE FROM lead_stage_stays WHERE lead_id = {lead}")
+    out.append(f"DELETE FROM lead_stage_stays WHERE lead_id {which}")
     out.append(
         f"INSERT INTO lead_stage_stays ({_STAY_COLUMNS}) "
-        + _stays_rows(q, f"id = {lead}", f"lead_id = {lead}")
+        + _stays_rows(q, f"l.id {which}", f"a.lead_id {which}")
     )
     for select in selects:
         out.append(
@@ -529,20 +591,81 @@ def _distinct(columns) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
 
+def _plpgsql(name: str, statements: list[str]) -> str:
+    body = ";\n    ".join(statements)
+    return (
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    "
+        f"{body};\n    RETURN NULL;\nEND\n$$"
+    )
+
+
+def _if_any(rows: str, statements: list[str]) -> str:
+    """Run the statements only when `rows` (FROM/WHERE text) has a row."""
+    body = ";\n        ".join(statements)
+    return f"IF EXISTS (SELECT 1 FROM {rows}) THEN\n        {body};\n    END IF"
+
+
+def _visit_moves(sign: str, rows: str) -> str:
+    return (
+        f"UPDATE leads SET visit_count = leads.visit_count {sign} s.n FROM "
+        f"(SELECT r.lead_id, count(*) AS n FROM {rows} GROUP BY r.lead_id) AS s "
+        "WHERE leads.id = s.lead_id"
+    )
+
+
+# PostgreSQL keeps the rollups with statement-level triggers over transition tables: a
+# statement that writes 20,000 leads (a bulk insert, a purge) adds them up once per key. Row
+# triggers updated the same counter rows once per lead, and within one transaction each update
+# walks every earlier version of the row: quadratic, minutes for 20,000 leads.
+_PG_REPORT_TRIGGERS = (
+    ("trg_report_leads_insert", "INSERT", "leads", "NEW TABLE AS new_rows", "report_leads_inserted"),
+    (
+        "trg_report_leads_update",
+        "UPDATE",
+        "leads",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "report_leads_updated",
+    ),
+    ("trg_report_leads_delete", "DELETE", "leads", "OLD TABLE AS old_rows", "report_leads_deleted"),
+    (
+        "trg_report_activities_insert",
+        "INSERT",
+        "activities",
+        "NEW TABLE AS new_rows",
+        "report_activities_inserted",
+    ),
+    (
+        "trg_report_activities_update",
+        "UPDATE",
+        "activities",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "report_activities_updated",
+    ),
+    (
+        "trg_report_activities_delete",
+        "DELETE",
+        "activities",
+        "OLD TABLE AS old_rows",
+        "report_activities_deleted",
+    ),
+)
+
+
 def postgresql_functions() -> list[str]:
     q = _Sql("postgresql")
-
-    def block(statements: list[str]) -> str:
-        return ";\n        ".join(statements) + ";"
-
-    refresh = block(refresh_stays(q, "target_lead"))
+    lead_changed = " OR ".join(f"r.{c} IS DISTINCT FROM o.{c}" for c in _LEAD_COLUMNS)
+    stay_changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in _STAY_LEAD_COLUMNS)
+    moved_activity = (
+        "(r.lead_id, r.kind, r.created_at, r.data::text) "
+        "IS DISTINCT FROM (o.lead_id, o.kind, o.created_at, o.data::text)"
+    )
+    stage_rows = (
+        "(SELECT r.lead_id FROM old_rows r JOIN new_rows o ON o.id = r.id "
+        f"WHERE r.kind = 'stage_change' AND {moved_activity} "
+        "UNION SELECT r.lead_id FROM new_rows r JOIN old_rows o ON o.id = r.id "
+        f"WHERE r.kind = 'stage_change' AND {moved_activity})"
+    )
     return [
-        f"""
-CREATE FUNCTION report_refresh_stays(target_lead integer) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-        {refresh}
-END
-$$""",
         f"""
 CREATE FUNCTION report_leads_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -556,85 +679,97 @@ BEGIN
     RETURN NEW;
 END
 $$""",
-        f"""
-CREATE FUNCTION report_leads_track() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NOT ({_distinct(_LEAD_COLUMNS)}) THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        {block(lead_statements(q, "OLD", -1))}
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        {block(lead_statements(q, "NEW", 1))}
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        PERFORM report_refresh_stays(OLD.id);
-    ELSIF TG_OP = 'INSERT' THEN
-        PERFORM report_refresh_stays(NEW.id);
-    ELSIF {_distinct(_STAY_LEAD_COLUMNS)} THEN
-        PERFORM report_refresh_stays(NEW.id);
-    END IF;
-    RETURN NULL;
-END
-$$""",
-        """
-CREATE FUNCTION report_activities_track() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    old_visit boolean := false;
-    new_visit boolean := false;
-    old_stage boolean := false;
-    new_stage boolean := false;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        old_visit := OLD.kind = 'visit';
-        old_stage := OLD.kind = 'stage_change';
-    ELSIF TG_OP = 'INSERT' THEN
-        new_visit := NEW.kind = 'visit';
-        new_stage := NEW.kind = 'stage_change';
-    ELSE
-        IF OLD.lead_id IS DISTINCT FROM NEW.lead_id OR OLD.kind IS DISTINCT FROM NEW.kind THEN
-            old_visit := OLD.kind = 'visit';
-            new_visit := NEW.kind = 'visit';
-        END IF;
-        IF (OLD.lead_id, OLD.kind, OLD.created_at, OLD.data::text)
-                IS DISTINCT FROM (NEW.lead_id, NEW.kind, NEW.created_at, NEW.data::text) THEN
-            old_stage := OLD.kind = 'stage_change';
-            new_stage := NEW.kind = 'stage_change';
-        END IF;
-    END IF;
-    IF old_visit THEN
-        UPDATE leads SET visit_count = visit_count - 1 WHERE id = OLD.lead_id;
-    END IF;
-    IF new_visit THEN
-        UPDATE leads SET visit_count = visit_count + 1 WHERE id = NEW.lead_id;
-    END IF;
-    IF old_stage THEN
-        PERFORM report_refresh_stays(OLD.lead_id);
-    END IF;
-    IF new_stage THEN
-        PERFORM report_refresh_stays(NEW.lead_id);
-    END IF;
-    RETURN NULL;
-END
-$$""",
+        _plpgsql(
+            "report_leads_inserted",
+            [
+                *lead_set_statements(q, "new_rows AS r", 1),
+                *refresh_stays_where(q, "IN (SELECT id FROM new_rows)"),
+            ],
+        ),
+        _plpgsql(
+            "report_leads_deleted",
+            [
+                *lead_set_statements(q, "old_rows AS r", -1),
+                *refresh_stays_where(q, "IN (SELECT id FROM old_rows)"),
+            ],
+        ),
+        _plpgsql(
+            "report_leads_updated",
+            [
+                _if_any(
+                    f"old_rows r JOIN new_rows o ON o.id = r.id WHERE {lead_changed}",
+                    [
+                        *lead_set_statements(
+                            q, "old_rows AS r JOIN new_rows AS o ON o.id = r.id", -1, lead_changed
+                        ),
+                        *lead_set_statements(
+                            q, "new_rows AS r JOIN old_rows AS o ON o.id = r.id", 1, lead_changed
+                        ),
+                    ],
+                ),
+                _if_any(
+                    f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {stay_changed}",
+                    refresh_stays_where(
+                        q,
+                        "IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+                        f"WHERE {stay_changed})",
+                    ),
+                ),
+            ],
+        ),
+        _plpgsql(
+            "report_activities_inserted",
+            [
+                _visit_moves("+", "new_rows AS r WHERE r.kind = 'visit'"),
+                _if_any(
+                    "new_rows WHERE kind = 'stage_change'",
+                    refresh_stays_where(
+                        q, "IN (SELECT lead_id FROM new_rows WHERE kind = 'stage_change')"
+                    ),
+                ),
+            ],
+        ),
+        _plpgsql(
+            "report_activities_deleted",
+            [
+                _visit_moves("-", "old_rows AS r WHERE r.kind = 'visit'"),
+                _if_any(
+                    "old_rows WHERE kind = 'stage_change'",
+                    refresh_stays_where(
+                        q, "IN (SELECT lead_id FROM old_rows WHERE kind = 'stage_change')"
+                    ),
+                ),
+            ],
+        ),
+        _plpgsql(
+            "report_activities_updated",
+            [
+                _visit_moves(
+                    "-",
+                    "old_rows AS r JOIN new_rows AS o ON o.id = r.id WHERE r.kind = 'visit' "
+                    "AND (r.lead_id IS DISTINCT FROM o.lead_id OR r.kind IS DISTINCT FROM o.kind)",
+                ),
+                _visit_moves(
+                    "+",
+                    "new_rows AS r JOIN old_rows AS o ON o.id = r.id WHERE r.kind = 'visit' "
+                    "AND (r.lead_id IS DISTINCT FROM o.lead_id OR r.kind IS DISTINCT FROM o.kind)",
+                ),
+                _if_any(
+                    f"{stage_rows} AS moved",
+                    refresh_stays_where(q, f"IN {stage_rows}"),
+                ),
+            ],
+        ),
         """
 CREATE TRIGGER trg_report_leads_stamp
 BEFORE INSERT OR UPDATE OF created_at, first_response_at ON leads
 FOR EACH ROW EXECUTE FUNCTION report_leads_stamp()
 """,
-        """
-CREATE TRIGGER trg_report_leads
-AFTER INSERT OR DELETE OR UPDATE ON leads
-FOR EACH ROW EXECUTE FUNCTION report_leads_track()
-""",
-        """
-CREATE TRIGGER trg_report_activities
-AFTER INSERT OR DELETE OR UPDATE OF lead_id, kind, created_at, data ON activities
-FOR EACH ROW EXECUTE FUNCTION report_activities_track()
-""",
+        *(
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            for name, event, table, tables, function in _PG_REPORT_TRIGGERS
+        ),
     ]
 
 
@@ -844,16 +979,11 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS trg_report_activities ON activities")
-        op.execute("DROP TRIGGER IF EXISTS trg_report_leads ON leads")
         op.execute("DROP TRIGGER IF EXISTS trg_report_leads_stamp ON leads")
-        for name in (
-            "report_activities_track()",
-            "report_leads_track()",
-            "report_leads_stamp()",
-            "report_refresh_stays(integer)",
-        ):
-            op.execute(f"DROP FUNCTION IF EXISTS {name}")
+        op.execute("DROP FUNCTION IF EXISTS report_leads_stamp()")
+        for name, _event, table, _tables, function in _PG_REPORT_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     else:
         for name in _SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
