@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from crm.models import Lead, OutboxMessage
-from crm.notifications.outbox import SUBJECT_MAX
+from crm.notifications.outbox import subject_line
 from crm.timeutil import utcnow
 
 # A WeCom group robot refuses markdown content over 4096 bytes (a long need easily is).
@@ -138,11 +138,9 @@ def _send(
 ) -> None:
     now = utcnow()
     if owner is not None:
-        # A header cannot hold a line break: one typed into a company name would make the
-        # message unsendable on every attempt (as in crm.notifications.outbox.enqueue_email).
-        subject_line = " ".join(subject.split())[:SUBJECT_MAX]
         connection.execute(
-            _INSERT_MESSAGE, _message("email", owner.email, lead.id, now, body, subject_line)
+            _INSERT_MESSAGE,
+            _message("email", owner.email, lead.id, now, body, subject_line(subject)),
         )
     webhook_url = current_app.config.get("CRM_WEBHOOK_URL")
     if webhook_url:

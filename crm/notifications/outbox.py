@@ -34,11 +34,15 @@ MAX_BACKOFF = timedelta(hours=1)
 SUBJECT_MAX = 300
 
 
+def subject_line(subject: str) -> str:
+    """An e-mail subject that can be sent: one line (a line break typed into a company name
+    would make the message unsendable on every attempt), at most SUBJECT_MAX characters."""
+    return " ".join(subject.split())[:SUBJECT_MAX]
+
+
 def enqueue_email(session: Session, to: str, subject: str, body: str, lead_id: int | None) -> None:
     """Queue an e-mail in the current transaction."""
-    # A header cannot hold a line break: one typed into a company name would make the
-    # message unsendable on every attempt.
-    subject = " ".join(subject.split())[:SUBJECT_MAX]
+    subject = subject_line(subject)
     session.add(
         OutboxMessage(channel="email", recipient=to, subject=subject, body=body, lead_id=lead_id)
     )

@@ -289,15 +289,16 @@ def notify_matching_leads(payload: dict) -> int:
             lead = by_lead.get(match.lead_id)
             if lead is not None and lead.owner_id:
                 by_owner[lead.owner_id].append((lead, match.score))
-        for owner_id, items in by_owner.items():
-            _email_owner(session, session.get(User, owner_id), prop, items)
+        owners = session.execute(select(User).where(User.id.in_(by_owner))).scalars()
+        for owner in owners:
+            _email_owner(session, owner, prop, by_owner[owner.id])
     return len(by_owner)
 
 
 def _email_owner(
-    session: Session, owner: User | None, prop: Property, items: list[tuple[Lead, int]]
+    session: Session, owner: User, prop: Property, items: list[tuple[Lead, int]]
 ) -> None:
-    if owner is None or not owner.active:
+    if not owner.active:
         return
     base = current_app.config["CRM_BASE_URL"].rstrip("/")
     with force_locale(owner.locale or "zh"):
