@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from crm.database import write_transaction
 from crm.extensions import db
-from crm.matching.service import matches_for_lead
+from crm.matching.engine import AREA_MARGIN
+from crm.matching.service import matches_for_lead, matches_for_property
 from crm.models import Lead, Park, Property, ShareLink, ShortlistItem
 from crm.timeutil import utcnow
 from tests.builders import make_inquiry, make_park, make_property, set_lead_stage
@@ -357,3 +358,18 @@ def test_demo_a_chemical_lead_never_matches_a_park_without_chemicals(client, dem
     for demo_lead in chemical_leads:
         for match in matches_for_lead(demo_lead, limit=200):
             assert _park_of(match.property_id).chemical_allowed
+
+
+def test_demo_a_property_too_small_for_a_lead_shows_up_nowhere_for_it(demo):
+    lishui = db.session.execute(select(Park).where(Park.city == "丽水")).scalars().first()
+    tiny = make_property(lishui, "丽水经开区小车间", area_sqm=300.0)
+    lead = make_inquiry(
+        need="求租丽水标准厂房2000平方米左右", use="半导体封装测试", phone="13888888888"
+    ).lead
+
+    assert tiny.id not in {m.property_id for m in matches_for_lead(fresh(Lead, lead.id), limit=500)}
+    fitted = {m.lead_id for m in matches_for_property(fresh(Property, tiny.id), limit=10_000)}
+    assert lead.id not in fitted
+    for lead_id in fitted:  # every lead it does fit asks for no more than it has, with margin
+        minimum = fresh(Lead, lead_id).req_area_min_sqm
+        assert minimum is None or minimum <= 300.0 * (1 + AREA_MARGIN)
