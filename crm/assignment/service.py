@@ -1,10 +1,10 @@
 """Who gets a new lead: the first matching rule, else the next active agent in turn.
 
-Inquiry intake reads the active rules and agents (`read_candidates`) before its write
-transaction, and chooses inside it, where only the round-robin cursor is read and moved:
-on SQLite the transaction holds the database's write lock, which every worker waits for. A
-rule edited or an agent (de)activated in the very same millisecond counts from the next
-inquiry on. The statements are prebuilt Core statements that fetch only the columns needed.
+Inquiry intake keeps the active rules and agents (`read_candidates`, through
+crm.inquiry.lookups) and chooses inside its write transaction, where only the round-robin
+cursor is read and moved: on SQLite the transaction holds the database's write lock, which
+every worker waits for. The statements are prebuilt Core statements that fetch only the
+columns needed.
 """
 
 from __future__ import annotations

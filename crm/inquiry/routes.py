@@ -75,7 +75,7 @@ def form():
             raise
         # The property behind the link is gone: the inquiry matters more than the link.
         result = submit_inquiry(data.model_copy(update={"property_id": None}), context)
-    return redirect(url_for("inquiry.thanks", reference=result.lead.reference), 303)
+    return redirect(url_for("inquiry.thanks", reference=result.reference), 303)
 
 
 def _posted_fields() -> dict[str, Any] | None:

@@ -1,19 +1,21 @@
 """Inquiry intake: validate, de-duplicate by phone, parse, assign, notify — in one transaction.
 
 On SQLite the write transaction holds the database's write lock from BEGIN IMMEDIATE to
-COMMIT, so it serialises every worker. Intake therefore does before it what needs no lock: in
-a read transaction it reads the park names, the assignment rules and the active agents, then
-parses the requirement and works out the fingerprint and the company key. Inside it runs only
-the reads that decide the write — the phone's leads, the double-tap window, the round-robin
-cursor — and the inserts, as prebuilt Core statements: the ORM's unit of work costs several
-times the SQL itself. The new lead is handed back as an ORM object built from its inserted row.
+COMMIT, so it serialises every worker. Intake therefore does before it what needs no lock:
+with the park names, assignment rules and active agents this process keeps (crm.inquiry.
+lookups) it parses the requirement and works out the fingerprint and the company key. Inside
+it runs only the reads that decide the write — the lookups' version, the phone's leads, the
+double-tap window, the round-robin cursor — and the inserts, as prebuilt Core statements: the
+ORM's unit of work costs several times the SQL itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,13 +26,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict
 
-from crm.assignment.service import Candidates, choose_owner, read_candidates
+from crm.assignment.service import choose_owner
 from crm.database import write_transaction
 from crm.exceptions import ValidationFailed
 from crm.extensions import db
+from crm.inquiry.lookups import IntakeLookups, kept_lookups, lookups_version, read_lookups
 from crm.inquiry.schemas import InquiryIn
 from crm.leads.companies import company_key
-from crm.models import Activity, Inquiry, Lead, Park, Property
+from crm.models import Activity, Inquiry, Lead, Property
 from crm.notifications.leads import notify_merged_inquiry, notify_new_lead
 from crm.requirements.parser import Requirement, parse_requirement
 from crm.timeutil import utcnow
@@ -60,8 +63,6 @@ _REPEATED_INQUIRY = (
     .order_by(_inquiries.c.id.desc())
     .limit(1)
 )
-_parks = Park.__table__
-_PARK_NAMES = select(_parks.c.name).where(_parks.c.archived_at.is_(None))
 _PROPERTY_PARK = select(_properties.c.park_id).where(_properties.c.id == bindparam("property_id"))
 _INSERT_LEAD = insert(_leads)
 _SET_REFERENCE = (
@@ -80,30 +81,47 @@ class InquiryContext:
     user_agent: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class IntakeResult:
-    lead: Lead
+    """What became of an inquiry. `lead` is the ORM object, built when first asked for: the
+    thank-you redirect needs only the reference, and building it cost as much as an INSERT."""
+
+    lead_id: int
+    reference: str
     created: bool  # a new lead was opened
     merged: bool  # added to an open lead of the same phone
     repeated: bool = False  # a double submission: nothing new was stored
+    load_lead: Callable[[], Lead] = field(kw_only=True, repr=False, compare=False)
+
+    @cached_property
+    def lead(self) -> Lead:
+        return self.load_lead()
+
+    @classmethod
+    def existing(cls, lead: Lead, *, merged: bool, repeated: bool = False) -> IntakeResult:
+        return cls(lead.id, lead.reference, False, merged, repeated, load_lead=lambda: lead)
 
 
 @dataclass(frozen=True)
 class _Prepared:
     """What intake works out before it takes the write lock."""
 
+    lookups: IntakeLookups
     fingerprint: str
     company_key: str | None
     requirement: Requirement
-    candidates: Candidates  # assignment rules and active agents
 
 
 def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     """Store an inquiry: a new lead, a merge into the open lead of that phone, or a repeat."""
-    prepared = _prepare(db.session(), data)
+    lookups = kept_lookups() or read_lookups(db.session().connection())
+    prepared = _prepare(data, lookups)
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction() as session:
+                connection = session.connection()
+                if lookups_version(connection) != prepared.lookups.version:
+                    prepared = _prepare(data, read_lookups(connection))
                 outcome = _intake(session, data, context, prepared)
         except IntegrityError:
             # Another request opened a lead for this phone at the same moment (PostgreSQL);
@@ -113,28 +131,25 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
         else:
             if isinstance(outcome, IntakeResult):
                 return outcome
-            # Built once the write lock is released: the ORM object costs more than an INSERT.
-            return IntakeResult(lead=_attached(session, outcome), created=True, merged=False)
+            return IntakeResult(
+                outcome["id"],
+                outcome["reference"],
+                created=True,
+                merged=False,
+                load_lead=lambda row=outcome: _attached(db.session(), row),
+            )
     raise AssertionError("unreachable")
 
 
-def _prepare(session: Session, data: InquiryIn) -> _Prepared:
-    """Reads (in a read transaction of their own) and parsing that need no write lock.
-
-    A park renamed or a rule edited in the same millisecond counts from the next inquiry.
-    """
-    connection = session.connection()
-    names = tuple(connection.execute(_PARK_NAMES).scalars())
+def _prepare(data: InquiryIn, lookups: IntakeLookups) -> _Prepared:
     return _Prepared(
+        lookups=lookups,
         fingerprint=inquiry_fingerprint(data),
         company_key=company_key(data.company),
-        requirement=_parse(data, names),
-        candidates=read_candidates(connection),
+        requirement=parse_requirement(
+            data.need, data.use, data.tax or "", park_names=lookups.park_names
+        ),
     )
-
-
-def _parse(data: InquiryIn, names: tuple[str, ...]) -> Requirement:
-    return parse_requirement(data.need, data.use, data.tax or "", park_names=names)
 
 
 def _intake(
@@ -145,9 +160,7 @@ def _intake(
     now = utcnow()
     phone_leads = connection.execute(_PHONE_LEADS, {"phone": data.phone}).all()
     if (repeat_id := _repeated_lead_id(connection, prepared.fingerprint, now)) is not None:
-        return IntakeResult(
-            lead=session.get(Lead, repeat_id), created=False, merged=False, repeated=True
-        )
+        return IntakeResult.existing(session.get(Lead, repeat_id), merged=False, repeated=True)
     park_id = _inquired_property_park_id(connection, data.property_id)
     open_id = next((row.id for row in phone_leads if _is_open(row.stage, row.merged_into_id)), None)
     if open_id is not None:
@@ -157,9 +170,9 @@ def _intake(
         lead.third_party_consent = data.third_party_consent  # the latest word counts
         lead.last_activity_at = now
         notify_merged_inquiry(connection, lead, data.need, data.use)
-        return IntakeResult(lead=lead, created=False, merged=True)
+        return IntakeResult.existing(lead, merged=True)
 
-    owner = choose_owner(connection, prepared.candidates, prepared.requirement, park_id)
+    owner = choose_owner(connection, prepared.lookups.candidates, prepared.requirement, park_id)
     previous_id = next((row.id for row in phone_leads if row.stage in CLOSED_STAGES), None)
     row = _lead_row(data, context, prepared, now)
     row.update(

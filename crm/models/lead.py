@@ -326,6 +326,16 @@ class RoundRobinCursor(db.Model):
     last_agent_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class IntakeLookupsVersion(db.Model):
+    """One row: raised by triggers whenever parks, users or assignment rules change, so that
+    intake may keep what it looks up in them (see crm.inquiry.lookups)."""
+
+    __tablename__ = "intake_lookups_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class LeadStageCount(db.Model):
     """How many not-merged leads each owner (0 = unassigned) has in each stage.
 
