@@ -29,6 +29,15 @@ from crm.timeutil import utcnow
 OPEN_LEAD_CONDITION = text("stage NOT IN ('won', 'lost') AND merged_into_id IS NULL")
 
 
+def index_where_set(name: str, *columns: str) -> Index:
+    """An index over the rows where the first column is set. Most of these columns are empty
+    on a new lead (merged into, won property, first response…): every row left out is an
+    index page an inquiry's INSERT does not write. Equality and range look-ups imply the
+    condition, so SQLite and PostgreSQL still use the index for them."""
+    condition = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
+
+
 class Lead(db.Model):
     __tablename__ = "leads"
     __table_args__ = (
@@ -51,7 +60,7 @@ class Lead(db.Model):
         ),
         Index("ix_leads_match", "req_kind", "req_area_min_sqm", "req_area_max_sqm"),
         # The reports' exact percentile look-ups within one histogram bucket (migration 0007).
-        Index(
+        index_where_set(
             "ix_leads_first_response_ms",
             "first_response_ms",
             "created_at",
@@ -66,12 +75,24 @@ class Lead(db.Model):
             "stage",
             "merged_into_id",
         ),
-        Index(
+        index_where_set(
             "ix_leads_first_response_working_ms",
             "first_response_working_ms",
             "created_at",
             "merged_into_id",
             "owner_id",
+        ),
+        *(
+            index_where_set(f"ix_leads_{column}", column)
+            for column in (
+                "email",
+                "credit_code",
+                "merged_into_id",
+                "park_id",
+                "inquired_property_id",
+                "previous_lead_id",
+                "won_property_id",
+            )
         ),
     )
 
@@ -80,16 +101,16 @@ class Lead(db.Model):
     company: Mapped[str] = mapped_column(String(200))
     contact: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(20), index=True)
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     wechat: Mapped[str | None] = mapped_column(String(50))
     need: Mapped[str] = mapped_column(Text)
     use: Mapped[str] = mapped_column(Text)
     tax: Mapped[str | None] = mapped_column(String(200))
     # 统一社会信用代码 (18 characters, validated with its check character).
-    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18))
     # The company name without suffixes (有限公司, 股份, 集团…) and spaces: finds duplicates.
     company_key: Mapped[str | None] = mapped_column(String(200), index=True)
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     # PIPL Art. 23: the prospect agreed that their contact may go to a third party (an owner).
     third_party_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set when personal data was erased or de-identified (on request or after retention).
@@ -127,15 +148,13 @@ class Lead(db.Model):
     stage: Mapped[str] = mapped_column(String(20), default="new")
     furthest_stage: Mapped[str] = mapped_column(String(20), default="new")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
-    inquired_property_id: Mapped[int | None] = mapped_column(
-        ForeignKey("properties.id"), index=True
-    )
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
+    inquired_property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"))
     source: Mapped[str] = mapped_column(String(30), default="website", index=True)
     utm_source: Mapped[str | None] = mapped_column(String(100))
     utm_medium: Mapped[str | None] = mapped_column(String(100))
     utm_campaign: Mapped[str | None] = mapped_column(String(100))
-    previous_lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    previous_lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -149,7 +168,7 @@ class Lead(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lost_reason: Mapped[str | None] = mapped_column(String(200))
-    won_property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"), index=True)
+    won_property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
@@ -205,7 +224,12 @@ class Activity(db.Model):
     """Something that happened to a lead: an inquiry, a call, a stage change, a note…"""
 
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_lead_id_created_at", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_activities_lead_id_created_at", "lead_id", "created_at"),
+        # Most activities are written by the system about no property (created, inquiry).
+        index_where_set("ix_activities_actor_id", "actor_id"),
+        index_where_set("ix_activities_property_id", "property_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -213,9 +237,9 @@ class Activity(db.Model):
     body: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     outbound: Mapped[bool] = mapped_column(Boolean, default=False)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     property_id: Mapped[int | None] = mapped_column(
-        ForeignKey("properties.id", ondelete="SET NULL"), index=True
+        ForeignKey("properties.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
