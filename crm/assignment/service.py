@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from crm.models import AssignmentRule, RoundRobinCursor, User
+from crm.prepared import PreparedStatement
 from crm.requirements.parser import Requirement
 
 _rules = AssignmentRule.__table__
@@ -63,9 +64,13 @@ _ACTIVE_AGENTS = (
     .where(_users.c.role == "agent", _users.c.active.is_(True))
     .order_by(_users.c.id)
 )
-_LOCKED_CURSOR = select(_cursor.c.last_agent_id).where(_cursor.c.id == 1).with_for_update()
-_MOVE_CURSOR = update(_cursor).where(_cursor.c.id == 1).values(last_agent_id=bindparam("chosen"))
-_CREATE_CURSOR = insert(_cursor).values(id=1, last_agent_id=bindparam("chosen"))
+_LOCKED_CURSOR = PreparedStatement(
+    select(_cursor.c.last_agent_id).where(_cursor.c.id == 1).with_for_update()
+)
+_MOVE_CURSOR = PreparedStatement(
+    update(_cursor).where(_cursor.c.id == 1).values(last_agent_id=bindparam("chosen"))
+)
+_CREATE_CURSOR = PreparedStatement(insert(_cursor).values(id=1, last_agent_id=bindparam("chosen")))
 
 
 def read_candidates(connection: Connection) -> Candidates:
@@ -110,11 +115,10 @@ def assign_round_robin(connection: Connection, agents: tuple[Assignee, ...]) -> 
     """
     if not agents:
         return None
-    cursor = connection.execute(_LOCKED_CURSOR).first()
-    last = (cursor.last_agent_id if cursor else None) or 0
+    cursor = _LOCKED_CURSOR.all(connection)
+    last = (cursor[0][0] if cursor else None) or 0
     chosen = next((a for a in agents if a.id > last), agents[0])
-    if cursor is None:  # the migration seeds it; recreated if someone emptied the table
-        connection.execute(_CREATE_CURSOR, {"chosen": chosen.id})
-    else:
-        connection.execute(_MOVE_CURSOR, {"chosen": chosen.id})
+    # The migration seeds the row; it is made again if someone emptied the table.
+    move = _MOVE_CURSOR if cursor else _CREATE_CURSOR
+    move.execute(connection, {"chosen": chosen.id}).close()
     return chosen

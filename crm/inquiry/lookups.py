@@ -19,11 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.assignment.service import Candidates, read_candidates
 from crm.models import IntakeLookupsVersion, Park
+from crm.prepared import PreparedStatement
 
 _KEY = "crm_intake_lookups"
 _version = IntakeLookupsVersion.__table__
 _parks = Park.__table__
-_VERSION = select(_version.c.version).where(_version.c.id == 1)
+_VERSION = PreparedStatement(select(_version.c.version).where(_version.c.id == 1))
 _PARK_NAMES = select(_parks.c.name).where(_parks.c.archived_at.is_(None))
 
 
@@ -42,7 +43,7 @@ def kept_lookups() -> IntakeLookups | None:
 def read_lookups(connection: Connection) -> IntakeLookups:
     """Read them as the connection sees them now, and keep them."""
     lookups = IntakeLookups(
-        version=connection.execute(_VERSION).scalar(),
+        version=_VERSION.scalar(connection),
         park_names=tuple(connection.execute(_PARK_NAMES).scalars()),
         candidates=read_candidates(connection),
     )
@@ -57,11 +58,11 @@ def lookups_version(connection: Connection) -> int:
     from the clock: what changed while it was missing raised nothing, and a copy kept from
     its earlier life must not match the new number.
     """
-    version = connection.execute(_VERSION).scalar()
+    version = _VERSION.scalar(connection)
     if version is None:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         fresh = time.time_ns() // 1000
         insert = dialect.insert(_version).values(id=1, version=fresh).on_conflict_do_nothing()
         connection.execute(insert)
-        version = connection.execute(_VERSION).scalar_one()
+        version = _VERSION.scalar(connection)
     return version

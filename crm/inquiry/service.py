@@ -35,6 +35,7 @@ from crm.inquiry.schemas import InquiryIn
 from crm.leads.companies import company_key
 from crm.models import Activity, Inquiry, Lead, Property
 from crm.notifications.leads import notify_merged_inquiry, notify_new_lead
+from crm.prepared import PreparedStatement
 from crm.requirements.parser import Requirement, parse_requirement
 from crm.timeutil import utcnow
 from crm.vocabulary import CLOSED_STAGES
@@ -48,13 +49,13 @@ _properties = Property.__table__
 # Every lead of the phone, newest first: the open one (if any) is merged into, the latest
 # closed one becomes the new lead's previous lead. Locked on PostgreSQL, so that a concurrent
 # double tap waits here and then finds the first tap's inquiry (READ COMMITTED).
-_PHONE_LEADS = (
+_PHONE_LEADS = PreparedStatement(
     select(_leads.c.id, _leads.c.stage, _leads.c.merged_into_id)
     .where(_leads.c.phone == bindparam("phone"))
     .order_by(_leads.c.id.desc())
     .with_for_update()
 )
-_REPEATED_INQUIRY = (
+_REPEATED_INQUIRY = PreparedStatement(
     select(_inquiries.c.lead_id)
     .where(
         _inquiries.c.fingerprint == bindparam("fingerprint"),
@@ -64,12 +65,12 @@ _REPEATED_INQUIRY = (
     .limit(1)
 )
 _PROPERTY_PARK = select(_properties.c.park_id).where(_properties.c.id == bindparam("property_id"))
-_INSERT_LEAD = insert(_leads)
-_SET_REFERENCE = (
+_INSERT_LEAD = PreparedStatement(insert(_leads).returning(_leads.c.id))
+_SET_REFERENCE = PreparedStatement(
     update(_leads).where(_leads.c.id == bindparam("lead_id")).values(reference=bindparam("final"))
 )
-_INSERT_INQUIRY = insert(_inquiries)
-_INSERT_ACTIVITY = insert(Activity.__table__)
+_INSERT_INQUIRY = PreparedStatement(insert(_inquiries))
+_INSERT_ACTIVITY = PreparedStatement(insert(Activity.__table__))
 
 
 @dataclass(frozen=True)
@@ -158,22 +159,22 @@ def _intake(
     """The repeat or merge as it stands, or the columns of the new lead that was inserted."""
     connection = session.connection()
     now = utcnow()
-    phone_leads = connection.execute(_PHONE_LEADS, {"phone": data.phone}).all()
+    phone_leads = _PHONE_LEADS.all(connection, {"phone": data.phone})
     if (repeat_id := _repeated_lead_id(connection, prepared.fingerprint, now)) is not None:
         return IntakeResult.existing(session.get(Lead, repeat_id), merged=False, repeated=True)
     park_id = _inquired_property_park_id(connection, data.property_id)
-    open_id = next((row.id for row in phone_leads if _is_open(row.stage, row.merged_into_id)), None)
+    open_id = next((id_ for id_, stage, merged in phone_leads if _is_open(stage, merged)), None)
     if open_id is not None:
         lead = session.get(Lead, open_id)
         _insert_inquiry(connection, open_id, data, context, prepared.fingerprint, now)
-        connection.execute(_INSERT_ACTIVITY, _merge_activity(open_id, data, now))
+        _INSERT_ACTIVITY.execute(connection, _merge_activity(open_id, data, now)).close()
         lead.third_party_consent = data.third_party_consent  # the latest word counts
         lead.last_activity_at = now
         notify_merged_inquiry(connection, lead, data.need, data.use)
         return IntakeResult.existing(lead, merged=True)
 
     owner = choose_owner(connection, prepared.lookups.candidates, prepared.requirement, park_id)
-    previous_id = next((row.id for row in phone_leads if row.stage in CLOSED_STAGES), None)
+    previous_id = next((id_ for id_, stage, _ in phone_leads if stage in CLOSED_STAGES), None)
     row = _lead_row(data, context, prepared, now)
     row.update(
         owner_id=owner.id if owner else None,
@@ -181,14 +182,12 @@ def _intake(
         inquired_property_id=data.property_id,
         previous_lead_id=previous_id,
     )
-    row["id"] = connection.execute(_INSERT_LEAD, row).inserted_primary_key[0]
+    row["id"] = _INSERT_LEAD.scalar(connection, row)
     row["reference"] = format_reference(now, row["id"])
-    connection.execute(_SET_REFERENCE, {"lead_id": row["id"], "final": row["reference"]})
+    _SET_REFERENCE.execute(connection, {"lead_id": row["id"], "final": row["reference"]}).close()
     _insert_inquiry(connection, row["id"], data, context, prepared.fingerprint, now)
-    connection.execute(
-        _INSERT_ACTIVITY,
-        _activity(row["id"], "created", now, data={"channel": context.channel}),
-    )
+    created = _activity(row["id"], "created", now, data={"channel": context.channel})
+    _INSERT_ACTIVITY.execute(connection, created).close()
     notify_new_lead(connection, SimpleNamespace(**row), owner)
     return row
 
@@ -205,9 +204,7 @@ def _is_open(stage: str, merged_into_id: int | None) -> bool:
 
 def _repeated_lead_id(connection: Connection, fingerprint: str, now: datetime) -> int | None:
     window = timedelta(seconds=current_app.config["CRM_DOUBLE_SUBMIT_SECONDS"])
-    return connection.execute(
-        _REPEATED_INQUIRY, {"fingerprint": fingerprint, "since": now - window}
-    ).scalar()
+    return _REPEATED_INQUIRY.scalar(connection, {"fingerprint": fingerprint, "since": now - window})
 
 
 def _inquired_property_park_id(connection: Connection, property_id: int | None) -> int | None:
@@ -290,8 +287,8 @@ def _insert_inquiry(
     fingerprint: str,
     now: datetime,
 ) -> None:
-    connection.execute(
-        _INSERT_INQUIRY,
+    _INSERT_INQUIRY.execute(
+        connection,
         {
             "lead_id": lead_id,
             "channel": context.channel,
@@ -319,7 +316,7 @@ def _insert_inquiry(
             "fingerprint": fingerprint,
             "created_at": now,
         },
-    )
+    ).close()
 
 
 def _activity(

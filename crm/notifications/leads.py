@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from crm.models import Lead, OutboxMessage
 from crm.notifications.outbox import subject_line
+from crm.prepared import PreparedStatement
 from crm.timeutil import utcnow
 
 # A WeCom group robot refuses markdown content over 4096 bytes (a long need easily is).
 WEBHOOK_CONTENT_MAX_BYTES = 4096
 
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)
+_INSERT_MESSAGE = PreparedStatement(insert(OutboxMessage.__table__))
 _TEXTS_KEY = "crm_lead_notification_texts"
 
 
@@ -138,19 +139,15 @@ def _send(
 ) -> None:
     now = utcnow()
     if owner is not None:
-        connection.execute(
-            _INSERT_MESSAGE,
-            _message("email", owner.email, lead.id, now, body, subject_line(subject)),
-        )
+        email = _message("email", owner.email, lead.id, now, body, subject_line(subject))
+        _INSERT_MESSAGE.execute(connection, email).close()
     webhook_url = current_app.config.get("CRM_WEBHOOK_URL")
     if webhook_url:
         content = _fit_bytes(f"**{subject}**\n{body}", WEBHOOK_CONTENT_MAX_BYTES)
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
         body_json = json.dumps(payload, ensure_ascii=False)
-        connection.execute(
-            _INSERT_MESSAGE,
-            _message("webhook", webhook_url, lead.id, now, body_json, payload=payload),
-        )
+        webhook = _message("webhook", webhook_url, lead.id, now, body_json, payload=payload)
+        _INSERT_MESSAGE.execute(connection, webhook).close()
 
 
 def _message(
