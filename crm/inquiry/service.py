@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict
@@ -65,10 +65,9 @@ _REPEATED_INQUIRY = PreparedStatement(
     .limit(1)
 )
 _PROPERTY_PARK = select(_properties.c.park_id).where(_properties.c.id == bindparam("property_id"))
-_INSERT_LEAD = PreparedStatement(insert(_leads).returning(_leads.c.id))
-_SET_REFERENCE = PreparedStatement(
-    update(_leads).where(_leads.c.id == bindparam("lead_id")).values(reference=bindparam("final"))
-)
+_LAST_LEAD_ID = PreparedStatement(select(func.max(_leads.c.id)))
+_NEXT_LEAD_ID = PreparedStatement(text("SELECT nextval(pg_get_serial_sequence('leads', 'id'))"))
+_INSERT_LEAD = PreparedStatement(insert(_leads))
 _INSERT_INQUIRY = PreparedStatement(insert(_inquiries))
 _INSERT_ACTIVITY = PreparedStatement(insert(Activity.__table__))
 
@@ -182,9 +181,9 @@ def _intake(
         inquired_property_id=data.property_id,
         previous_lead_id=previous_id,
     )
-    row["id"] = _INSERT_LEAD.scalar(connection, row)
+    row["id"] = _new_lead_id(connection)
     row["reference"] = format_reference(now, row["id"])
-    _SET_REFERENCE.execute(connection, {"lead_id": row["id"], "final": row["reference"]}).close()
+    _INSERT_LEAD.execute(connection, row).close()
     _insert_inquiry(connection, row["id"], data, context, prepared.fingerprint, now)
     created = _activity(row["id"], "created", now, data={"channel": context.channel})
     _INSERT_ACTIVITY.execute(connection, created).close()
@@ -221,9 +220,9 @@ def _inquired_property_park_id(connection: Connection, property_id: int | None) 
 def _lead_row(
     data: InquiryIn, context: InquiryContext, prepared: _Prepared, now: datetime
 ) -> dict[str, Any]:
-    """The new lead's columns, every one given: the same dict becomes the ORM object."""
+    """The new lead's columns but its id and reference, every one given: the same dict
+    becomes the ORM object."""
     return {
-        "reference": _provisional_reference(now),
         "company": data.company,
         "company_key": prepared.company_key,
         "contact": data.contact,
@@ -269,9 +268,15 @@ def _attached(session: Session, row: dict[str, Any]) -> Lead:
     return lead
 
 
-def _provisional_reference(now: datetime) -> str:
-    # Unique until the id is known a moment later (the INSERT), then replaced.
-    return f"TMP-{now.timestamp():.6f}"[-20:]
+def _new_lead_id(connection: Connection) -> int:
+    """The id the new lead gets, so that its reference is written with it in one INSERT.
+
+    SQLite: one past the largest. The write transaction (BEGIN IMMEDIATE) keeps every other
+    writer out until it commits, so no one else can take it. PostgreSQL: the id sequence.
+    """
+    if connection.dialect.name == "postgresql":
+        return _NEXT_LEAD_ID.scalar(connection)
+    return (_LAST_LEAD_ID.scalar(connection) or 0) + 1
 
 
 def format_reference(created_at: datetime, lead_id: int) -> str:
