@@ -49,7 +49,7 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         if keys not in self._serializers:
             self._serializers[keys] = super().get_signing_serializer(app)
         return self._serializers[keys]

@@ -44,6 +44,7 @@ class PreparedStatement:
         compiled = self._compiled_for.get((dialect.name, keys))
         if compiled is None:
             sql = self.statement.compile(dialect=dialect, column_keys=list(keys))
+            _check_supported(self.statement, sql, dialect)
             processors = {}
             for name, bind in sql.binds.items():
                 processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -93,11 +94,13 @@ class PreparedStatement:
         try:
             cursor.execute(compiled.sql, arguments)
         except connection.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
             raise DBAPIError.instance(
                 compiled.sql,
                 arguments,
                 exc,
                 connection.dialect.loaded_dbapi.Error,
+                hide_parameters=connection.engine.hide_parameters,
                 dialect=connection.dialect,
             ) from exc
         return cursor
@@ -117,3 +120,14 @@ def _column_defaults(sql, keys: tuple[str, ...]) -> dict[str, Any]:
             raise ValueError(f"give a value for {column.table.name}.{column.key}")
         defaults[column.key] = column.default.arg
     return defaults
+
+
+def _check_supported(statement: Executable, sql, dialect: Dialect) -> None:
+    """Refuse what this shortcut would get wrong instead of returning wrong values: lists
+    expanded into IN (...) at execution, and result columns the driver's values would not
+    match (dates on SQLite, JSON…)."""
+    if any(bind.expanding for bind in sql.binds.values()):
+        raise ValueError("PreparedStatement does not expand IN lists")
+    for column in getattr(statement, "selected_columns", ()):
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            raise ValueError(f"PreparedStatement returns driver values: {column} needs processing")

@@ -115,10 +115,10 @@ def assign_round_robin(connection: Connection, agents: tuple[Assignee, ...]) -> 
     """
     if not agents:
         return None
-    cursor = _LOCKED_CURSOR.all(connection)
-    last = (cursor[0][0] if cursor else None) or 0
+    rows = _LOCKED_CURSOR.all(connection)
+    last = (rows[0][0] if rows else None) or 0
     chosen = next((a for a in agents if a.id > last), agents[0])
     # The migration seeds the row; it is made again if someone emptied the table.
-    move = _MOVE_CURSOR if cursor else _CREATE_CURSOR
+    move = _MOVE_CURSOR if rows else _CREATE_CURSOR
     move.execute(connection, {"chosen": chosen.id}).close()
     return chosen

@@ -6,6 +6,8 @@ the transaction of every change to them (migration 0009). Intake works with the 
 before its write transaction and, inside it, reads only that number: when it differs (or the
 row is missing), the lookups are read again there and the work that used them is redone.
 So a change counts from the first inquiry whose write transaction starts after its commit.
+The numbers are never handed out twice (each is at least the clock in microseconds), so a
+copy read inside a transaction that rolled back cannot match a later change.
 """
 
 from __future__ import annotations

@@ -83,8 +83,9 @@ class InquiryContext:
 
 @dataclass
 class IntakeResult:
-    """What became of an inquiry. `lead` is the ORM object, built when first asked for: the
-    thank-you redirect needs only the reference, and building it cost as much as an INSERT."""
+    """What became of an inquiry. `lead` is the ORM object, built when first asked for (the
+    thank-you redirect needs only the reference, and building it cost as much as an INSERT):
+    ask for it before anything else changes the lead, or read it again from the session."""
 
     lead_id: int
     reference: str
@@ -261,6 +262,9 @@ def _attached(session: Session, row: dict[str, Any]) -> Lead:
     The values go straight into the instance's dict, as the ORM's loader puts them: through
     the constructor every attribute fired change events, three times the cost of the INSERT.
     """
+    identity = Lead.__mapper__.identity_key_from_primary_key((row["id"],))
+    if (held := session.identity_map.get(identity)) is not None:
+        return held
     lead = Lead.__mapper__.class_manager.new_instance()
     instance_dict(lead).update(row)
     make_transient_to_detached(lead)  # loaded state, identity from the id; nothing pending

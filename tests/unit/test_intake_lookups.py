@@ -1,7 +1,8 @@
 """Intake keeps park names, rules and agents per process; a change by anyone counts at once.
 
-Each change below is made with raw SQL on a connection of its own, as another worker process
-or the sqlite3 shell would make it: only the triggers of migration 0009 can tell intake.
+Most changes below are made with raw SQL on a connection of its own, as another worker
+process or the sqlite3 shell would make it: only the triggers of migration 0009 can tell
+intake.
 """
 
 from __future__ import annotations
@@ -97,3 +98,29 @@ def test_an_emptied_version_table_is_refilled_and_nothing_stale_is_used(warm, ot
     assert _owner_of_new_lead(need="莲都 厂房2000平") == other_agent.id
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM intake_lookups_version")).scalar() == 1
+
+
+def test_an_agents_new_address_is_used_for_the_next_lead(warm, agent, other_agent):
+    _elsewhere("UPDATE users SET email = 'moved@example.com' WHERE id = :id", id=agent.id)
+    for _ in range(2):  # round-robin: one of the two goes to the agent who moved
+        _owner_of_new_lead()
+    with db.engine.connect() as conn:
+        recipients = conn.execute(text("SELECT recipient FROM outbox")).scalars().all()
+    assert "moved@example.com" in recipients
+
+
+def _version() -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version FROM intake_lookups_version")).scalar_one()
+
+
+def test_a_version_raised_and_rolled_back_is_never_handed_out_again(warm):
+    make_park()
+    before = _version()
+    with db.engine.connect() as conn:
+        conn.execute(text("UPDATE parks SET name = name"))
+        rolled_back = conn.execute(text("SELECT version FROM intake_lookups_version")).scalar()
+        conn.rollback()
+    _elsewhere("UPDATE parks SET name = name")
+    assert rolled_back > before
+    assert _version() > rolled_back

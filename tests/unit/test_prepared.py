@@ -95,3 +95,14 @@ def test_a_column_default_that_must_be_computed_has_to_be_given(app):
     del row["created_at"]  # its default is a function (utcnow)
     with pytest.raises(ValueError, match="outbox.created_at"), write_transaction() as session:
         prepared.execute(session.connection(), row)
+
+
+def test_what_it_would_get_wrong_is_refused(app):
+    with write_transaction() as session:
+        connection = session.connection()
+        dated = PreparedStatement(select(_outbox.c.created_at))
+        with pytest.raises(ValueError, match="created_at"):
+            dated.all(connection)
+        listed = PreparedStatement(select(_outbox.c.id).where(_outbox.c.id.in_(bindparam("ids"))))
+        with pytest.raises(ValueError, match="IN lists"):
+            listed.all(connection, {"ids": [1, 2]})

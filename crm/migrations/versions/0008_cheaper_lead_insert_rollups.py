@@ -93,6 +93,10 @@ def sqlite_triggers() -> list[str]:
         )
         for level in m0007.LEVELS
     ]
+    # SQLite gives a new lead one past the largest id, so a deleted lead's id comes back. Its
+    # stays went with it (the delete trigger), unless someone deleted it with the triggers
+    # bypassed; then they are cleared here rather than clash with the new row's key.
+    leftovers = "DELETE FROM lead_stage_stays WHERE lead_id = NEW.id"
     return [
         m0007._trigger(
             "trg_report_leads_insert",
@@ -113,7 +117,7 @@ def sqlite_triggers() -> list[str]:
             "trg_report_leads_insert_stay",
             "AFTER INSERT ON leads",
             f"{_NOT_MERGED} AND NEW.stage = 'new'",
-            [stay, *open_new],
+            [leftovers, stay, *open_new],
         ),
     ]
 

@@ -8,7 +8,10 @@ Before its write transaction, inquiry intake reads the park names (for the requi
 parser), the active assignment rules and the active agents. They change a few times a month,
 so each worker keeps them and, inside the write transaction, reads only this one number:
 triggers raise it in the transaction of any change to what intake reads. SQLite: row
-triggers per event; PostgreSQL: statement-level triggers (one UPDATE per statement).
+triggers per event; PostgreSQL: statement-level triggers (one UPDATE per statement,
+TRUNCATE included). On PostgreSQL the row is locked by each such transaction until it
+commits, so edits of parks, users and rules queue behind one another (they are rare and
+short; a deadlock between two of them would be answered 503, like any other).
 
 Note for later migrations: on SQLite, a batch_alter_table that recreates `parks`, `users` or
 `assignment_rules` drops these triggers; such a migration must create them again.
@@ -28,7 +31,21 @@ _WATCHED = (
     ("users", ("email", "role", "active", "locale")),
     ("assignment_rules", None),
 )
-_BUMP = "UPDATE intake_lookups_version SET version = version + 1 WHERE id = 1"
+# The next version is at least the clock in microseconds, so a number is never handed out
+# twice: a raise in a transaction that rolled back leaves no trace, and a worker that read
+# the lookups inside that transaction must not find its number again on the next change.
+_CLOCK_US = {
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+    "postgresql": "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint",
+}
+_LARGER = {"sqlite": "max", "postgresql": "greatest"}
+
+
+def _bump(dialect: str) -> str:
+    return (
+        f"UPDATE intake_lookups_version SET version = "
+        f"{_LARGER[dialect]}(version + 1, {_CLOCK_US[dialect]}) WHERE id = 1"
+    )
 
 
 def _events(columns) -> tuple[tuple[str, str], ...]:
@@ -47,10 +64,10 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION bump_intake_lookups_version() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$\nBEGIN\n    {_BUMP};\n    RETURN NULL;\nEND\n$$"
+            f"$$\nBEGIN\n    {_bump('postgresql')};\n    RETURN NULL;\nEND\n$$"
         )
         for table, columns in _WATCHED:
-            events = " OR ".join(event for _name, event in _events(columns))
+            events = " OR ".join([*(event for _name, event in _events(columns)), "TRUNCATE"])
             op.execute(
                 f"CREATE TRIGGER trg_intake_lookups_{table} AFTER {events} ON {table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION bump_intake_lookups_version()"
@@ -60,7 +77,7 @@ def upgrade():
         for name, event in _events(columns):
             op.execute(
                 f"CREATE TRIGGER trg_intake_lookups_{table}_{name} AFTER {event} ON {table} "
-                f"BEGIN {_BUMP}; END"
+                f"BEGIN {_bump('sqlite')}; END"
             )
 
 

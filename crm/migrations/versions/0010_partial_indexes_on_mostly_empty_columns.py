@@ -47,20 +47,40 @@ _INDEXES = (
 )
 
 
-def _recreate(where_set: bool) -> None:
+def _where(columns, where_set: bool):
+    return sa.text(f"{columns[0]} IS NOT NULL") if where_set else None
+
+
+def _recreate_sqlite(where_set: bool) -> None:
     # op.drop_index / op.create_index, not batch_alter_table: on SQLite a batch operation
     # recreates the table and would drop the triggers of migrations 0006–0009.
     for table, name, columns in _INDEXES:
         op.drop_index(name, table_name=table)
-        condition = sa.text(f"{columns[0]} IS NOT NULL") if where_set else None
-        op.create_index(
-            name,
-            table,
-            list(columns),
-            unique=False,
-            sqlite_where=condition,
-            postgresql_where=condition,
-        )
+        op.create_index(name, table, list(columns), sqlite_where=_where(columns, where_set))
+
+
+def _recreate_postgresql(where_set: bool) -> None:
+    """Build each new index beside the old one without blocking writes (CONCURRENTLY, outside
+    a transaction), then swap: inquiries keep coming in while a million leads are indexed."""
+    with op.get_context().autocommit_block():
+        for table, name, columns in _INDEXES:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}_new")  # a failed earlier run
+            op.create_index(
+                f"{name}_new",
+                table,
+                list(columns),
+                postgresql_where=_where(columns, where_set),
+                postgresql_concurrently=True,
+            )
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+            op.execute(f"ALTER INDEX {name}_new RENAME TO {name}")
+
+
+def _recreate(where_set: bool) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _recreate_postgresql(where_set)
+    else:
+        _recreate_sqlite(where_set)
 
 
 def upgrade():
