@@ -52,6 +52,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Statement journals in memory: a statement with triggers inside a transaction keeps
+        # the pages it changes so that it can be undone alone. An inquiry's lead INSERT
+        # (indexes, counts, report rollups) outgrew the 64 KiB SQLite keeps in memory, so
+        # every inquiry created, wrote and deleted a temporary file (23 writes). Temporary
+        # sort trees live in memory too; no query sorts more than a page's worth of rows
+        # without an index (the reports read rollups).
+        cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
