@@ -147,6 +147,11 @@ def write_transaction() -> Iterator[Session]:
         session.info.pop(_IN_WRITE, None)
 
 
+def in_write_transaction() -> bool:
+    """True inside `write_transaction` (whose commit is still to come)."""
+    return bool(db.session().info.get(_IN_WRITE))
+
+
 def is_postgresql() -> bool:
     """True when the app runs on PostgreSQL (row locks and SKIP LOCKED are available)."""
     return db.engine.dialect.name == "postgresql"

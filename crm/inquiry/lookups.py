@@ -43,14 +43,18 @@ def kept_lookups() -> IntakeLookups | None:
 
 
 def read_lookups(connection: Connection) -> IntakeLookups:
-    """Read them as the connection sees them now, and keep them."""
-    lookups = IntakeLookups(
+    """Read them as the connection sees them now."""
+    return IntakeLookups(
         version=_VERSION.scalar(connection),
         park_names=tuple(connection.execute(_PARK_NAMES).scalars()),
         candidates=read_candidates(connection),
     )
+
+
+def keep_lookups(lookups: IntakeLookups) -> None:
+    """Keep them for this process's next inquiries. Only what a committed transaction (or a
+    read-only one) saw: a transaction that rolls back may have seen its own changes."""
     current_app.extensions[_KEY] = lookups
-    return lookups
 
 
 def lookups_version(connection: Connection) -> int:

@@ -27,10 +27,16 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict
 
 from crm.assignment.service import choose_owner
-from crm.database import write_transaction
+from crm.database import in_write_transaction, write_transaction
 from crm.exceptions import ValidationFailed
 from crm.extensions import db
-from crm.inquiry.lookups import IntakeLookups, kept_lookups, lookups_version, read_lookups
+from crm.inquiry.lookups import (
+    IntakeLookups,
+    keep_lookups,
+    kept_lookups,
+    lookups_version,
+    read_lookups,
+)
 from crm.inquiry.schemas import InquiryIn
 from crm.leads.companies import company_key
 from crm.models import Activity, Inquiry, Lead, Property
@@ -115,8 +121,8 @@ class _Prepared:
 
 def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
     """Store an inquiry: a new lead, a merge into the open lead of that phone, or a repeat."""
-    lookups = kept_lookups() or read_lookups(db.session().connection())
-    prepared = _prepare(data, lookups)
+    prepared = _prepare(data, kept_lookups() or read_lookups(db.session().connection()))
+    own_transaction = not in_write_transaction()  # else a caller's, which may roll back
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with write_transaction() as session:
@@ -124,6 +130,8 @@ def submit_inquiry(data: InquiryIn, context: InquiryContext) -> IntakeResult:
                 if lookups_version(connection) != prepared.lookups.version:
                     prepared = _prepare(data, read_lookups(connection))
                 outcome = _intake(session, data, context, prepared)
+            if own_transaction:  # committed: what it read can be kept
+                keep_lookups(prepared.lookups)
         except IntegrityError:
             # Another request opened a lead for this phone at the same moment (PostgreSQL);
             # the partial unique index refused ours. Run again: it merges into theirs.

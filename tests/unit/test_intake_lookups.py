@@ -7,11 +7,13 @@ intake.
 
 from __future__ import annotations
 
+import time
 from itertools import count
 
 import pytest
 from sqlalchemy import text
 
+from crm.database import write_transaction
 from crm.extensions import db
 from crm.inquiry import lookups
 from tests.builders import make_inquiry, make_park, make_user
@@ -121,6 +123,19 @@ def test_a_version_raised_and_rolled_back_is_never_handed_out_again(warm):
         conn.execute(text("UPDATE parks SET name = name"))
         rolled_back = conn.execute(text("SELECT version FROM intake_lookups_version")).scalar()
         conn.rollback()
+    time.sleep(0.002)  # SQLite's clock (julianday('now')) counts milliseconds
     _elsewhere("UPDATE parks SET name = name")
     assert rolled_back > before
     assert _version() > rolled_back
+
+
+def test_lookups_read_in_a_callers_transaction_are_not_kept(app, agent):
+    """An import runs intake inside its own transaction; if that rolls back, what intake
+    read there (perhaps the import's own changes) must not outlive it."""
+    app.extensions.pop("crm_intake_lookups", None)
+    with pytest.raises(RuntimeError), write_transaction():
+        _owner_of_new_lead()
+        raise RuntimeError("the import fails later")
+    assert lookups.kept_lookups() is None
+    _owner_of_new_lead()  # its own transaction, committed
+    assert lookups.kept_lookups() is not None
