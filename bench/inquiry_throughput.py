@@ -4,8 +4,10 @@ The floor, measured in the same run with the same gunicorn settings and the same
 bench/floor_app.py: a bare Flask app that parses the same form and inserts one row into SQLite.
 Targets (issue): at least 25% of the floor on SQLite, zero errors, p99 under 50 ms at 8
 concurrent clients. Afterwards the number of leads must equal the inquiries accepted.
+Both servers run side by side and take the load in alternating batches (8 rounds each), so
+that drifts in the shared machine's speed fall on both.
 
-    python -m bench.inquiry_throughput [--requests 2000] [--clients 8] [--workers 4]
+    python -m bench.inquiry_throughput [--requests 2000] [--clients 8] [--workers 4] [--rounds 8]
 """
 
 from __future__ import annotations
@@ -244,24 +246,38 @@ def _count(path: Path, table_name: str) -> int:
         conn.close()
 
 
-def _run_one(
-    name: str,
-    app_spec: str,
-    env: dict[str, str],
-    bodies: list[bytes],
-    clients: int,
-    workers: int,
-    time_cap_s: float,
-) -> tuple[LoadResult, int]:
-    """Warm up (every worker imports, connects, fills its caches), then measure."""
+def _merge(total: LoadResult, part: LoadResult) -> None:
+    total.sent += part.sent
+    total.accepted += part.accepted
+    total.latencies.extend(part.latencies)
+    total.elapsed_s += part.elapsed_s
+    total.server_cpu_s += part.server_cpu_s
+    for key, n in part.errors.items():
+        total.errors[key] = total.errors.get(key, 0) + n
+
+
+def _run_interleaved(
+    servers: list[Gunicorn], bodies: list[bytes], clients: int, rounds: int, time_cap_s: float
+) -> tuple[list[LoadResult], list[int]]:
+    """Warm every server up, then send each its share of the bodies in `rounds` batches,
+    taking the servers in turn. The machine's speed drifts within seconds (it is shared), so
+    each side is measured across the same stretches of time instead of one after the other;
+    a server that is not being measured sits idle. Every server gets the same bodies (the
+    real app and the floor keep their own databases)."""
     warmup = min(WARMUP_PER_CLIENT * clients, len(bodies) // 10)
-    with Gunicorn(app_spec, workers, env) as server:
-        log(f"{name}: gunicorn -w {workers} on 127.0.0.1:{server.port}, {clients} clients")
-        warm = _post_all(server.port, bodies[:warmup], clients, time_cap_s)
-        cpu_before = server.cpu_seconds()
-        measured = _post_all(server.port, bodies[warmup:], clients, time_cap_s)
-        measured.server_cpu_s = server.cpu_seconds() - cpu_before
-    return measured, warm.accepted
+    warm = [_post_all(server.port, bodies[:warmup], clients, time_cap_s) for server in servers]
+    measured_bodies = bodies[warmup:]
+    size = -(-len(measured_bodies) // rounds)
+    results = [LoadResult() for _ in servers]
+    for start in range(0, len(measured_bodies), size):
+        batch = measured_bodies[start : start + size]
+        for server, total in zip(servers, results, strict=True):
+            cpu_before = server.cpu_seconds()
+            part = _post_all(server.port, batch, clients, time_cap_s / rounds)
+            part.server_cpu_s = server.cpu_seconds() - cpu_before
+            part.sent = len(part.latencies)
+            _merge(total, part)
+    return results, [w.accepted for w in warm]
 
 
 def profile_in_process(forms: list[dict[str, str]], top: int = 12) -> list[tuple[str, float]]:
@@ -308,7 +324,13 @@ def profile_in_process(forms: list[dict[str, str]], top: int = 12) -> list[tuple
     return rows[:top]
 
 
-def run(requests: int = 2000, clients: int = 8, workers: int = 4, time_cap_s: float = 120.0):
+def run(
+    requests: int = 2000,
+    clients: int = 8,
+    workers: int = 4,
+    time_cap_s: float = 120.0,
+    rounds: int = 8,
+):
     """Both runs; prints the table and returns the figures."""
     forms = inquiry_forms(requests + WARMUP_PER_CLIENT * clients)
     bodies = [urlencode(form).encode() for form in forms]
@@ -333,8 +355,20 @@ def run(requests: int = 2000, clients: int = 8, workers: int = 4, time_cap_s: fl
                 "inquiries",
             ),
         )
-        for label, spec, env, path, counted_table in plan:
-            result, warm_accepted = _run_one(label, spec, env, bodies, clients, workers, time_cap_s)
+        with (
+            Gunicorn(plan[0][1], workers, plan[0][2]) as app_server,
+            Gunicorn(plan[1][1], workers, plan[1][2]) as floor_server,
+        ):
+            log(
+                f"gunicorn -w {workers}: app on {app_server.port}, floor on {floor_server.port}; "
+                f"{clients} clients, {rounds} alternating rounds"
+            )
+            results, warm_accepted = _run_interleaved(
+                [app_server, floor_server], bodies, clients, rounds, time_cap_s
+            )
+        for (label, _spec, _env, path, counted_table), result, warm in zip(
+            plan, results, warm_accepted, strict=True
+        ):
             stored = _count(path, counted_table)
             stats = summary(result.latencies)
             rate = result.sent / result.elapsed_s if result.elapsed_s else 0.0
@@ -346,7 +380,7 @@ def run(requests: int = 2000, clients: int = 8, workers: int = 4, time_cap_s: fl
                 "per_second": rate,
                 "server_cpu_ms_per_request": result.server_cpu_s * 1000 / max(result.sent, 1),
                 "rows_stored": stored,
-                "accepted_incl_warmup": result.accepted + warm_accepted,
+                "accepted_incl_warmup": result.accepted + warm,
             }
             rows.append(
                 [
@@ -359,7 +393,7 @@ def run(requests: int = 2000, clients: int = 8, workers: int = 4, time_cap_s: fl
                     ms(stats["p99_ms"]),
                     ms(stats["max_ms"]),
                     ms(figures[label]["server_cpu_ms_per_request"]),
-                    f"{stored} / {result.accepted + warm_accepted}",
+                    f"{stored} / {result.accepted + warm}",
                 ]
             )
     real, floor = figures[plan[0][0]], figures[plan[1][0]]
@@ -425,9 +459,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per load phase")
+    parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per server")
+    parser.add_argument(
+        "--rounds", type=int, default=8, help="batches per server, alternating app and floor"
+    )
     args = parser.parse_args(argv)
-    run(args.requests, args.clients, args.workers, args.time_cap)
+    run(args.requests, args.clients, args.workers, args.time_cap, args.rounds)
 
 
 if __name__ == "__main__":
