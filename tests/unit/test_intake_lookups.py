@@ -32,6 +32,17 @@ def _elsewhere(sql: str, **params: object) -> None:
         conn.execute(text(sql), params)
 
 
+def _rule_added_elsewhere(column: str, value: str, agent) -> None:
+    """A first-priority rule sending leads whose `column` (industry, location) is `value`."""
+    _elsewhere(
+        f"INSERT INTO assignment_rules (priority, {column}, agent_id, active) "
+        "VALUES (1, :value, :agent, :yes)",
+        value=value,
+        agent=agent.id,
+        yes=True,
+    )
+
+
 @pytest.fixture
 def warm(agent):
     """One inquiry made, so that this process keeps the lookups."""
@@ -48,12 +59,7 @@ def test_kept_lookups_are_used_while_nothing_changes(warm, monkeypatch):
 
 
 def test_a_rule_added_elsewhere_counts_for_the_next_inquiry(warm, other_agent):
-    _elsewhere(
-        "INSERT INTO assignment_rules (priority, industry, agent_id, active) "
-        "VALUES (1, 'semiconductor', :agent, :yes)",
-        agent=other_agent.id,
-        yes=True,
-    )
+    _rule_added_elsewhere("industry", "semiconductor", other_agent)
     assert _owner_of_new_lead(use="半导体封装测试") == other_agent.id
 
 
@@ -91,12 +97,7 @@ def test_an_emptied_version_table_is_refilled_and_nothing_stale_is_used(warm, ot
     _elsewhere("DELETE FROM intake_lookups_version")
     # While the row is missing the triggers raise nothing: this rule is seen only because
     # intake reads the lookups again when it has to make the row.
-    _elsewhere(
-        "INSERT INTO assignment_rules (priority, location, agent_id, active) "
-        "VALUES (1, '莲都', :agent, :yes)",
-        agent=other_agent.id,
-        yes=True,
-    )
+    _rule_added_elsewhere("location", "莲都", other_agent)
     assert _owner_of_new_lead(need="莲都 厂房2000平") == other_agent.id
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM intake_lookups_version")).scalar() == 1

@@ -72,6 +72,15 @@ def _open_new_hist_values(q, r: str, level: str) -> list[str]:
     return ["'open:new'", q.day(f"{r}.created_at"), park, source, owner, "0"]
 
 
+def _open_new_counts(q, r: str, upsert) -> list[str]:
+    """The 'open:new' histogram count of lead row(s) `r` at each level, written by `upsert`
+    (table, keys, values, counts → statement: one row on SQLite, a set on PostgreSQL)."""
+    return [
+        upsert("report_histograms", m0007._HIST_KEYS, _open_new_hist_values(q, r, level), {"n": "1"})
+        for level in m0007.LEVELS
+    ]
+
+
 def sqlite_triggers() -> list[str]:
     q = m0007._Sql("sqlite")
     pieces = m0007._lead_pieces(q, "NEW")
@@ -82,17 +91,9 @@ def sqlite_triggers() -> list[str]:
         f"INSERT INTO lead_stage_stays ({m0007._STAY_COLUMNS}) "
         f"VALUES ({', '.join(_stay_values(q, 'NEW'))})"
     )
-    open_new = [
-        m0007._upsert(
-            q,
-            "report_histograms",
-            m0007._HIST_KEYS,
-            _open_new_hist_values(q, "NEW", level),
-            {"n": "1"},
-            "true",
-        )
-        for level in m0007.LEVELS
-    ]
+    open_new = _open_new_counts(
+        q, "NEW", lambda *upsert: m0007._upsert(q, *upsert, "true")
+    )
     # SQLite gives a new lead one past the largest id, so a deleted lead's id comes back. Its
     # stays went with it (the delete trigger), unless someone deleted it with the triggers
     # bypassed; then they are cleared here rather than clash with the new row's key.
@@ -129,16 +130,9 @@ def postgresql_inserted_function() -> str:
         f"INSERT INTO lead_stage_stays ({m0007._STAY_COLUMNS}) "
         f"SELECT {', '.join(_stay_values(q, 'r'))} FROM {starting}"
     )
-    open_new = [
-        m0007._upsert_rows(
-            "report_histograms",
-            m0007._HIST_KEYS,
-            _open_new_hist_values(q, "r", level),
-            {"n": "1"},
-            starting,
-        )
-        for level in m0007.LEVELS
-    ]
+    open_new = _open_new_counts(
+        q, "r", lambda *upsert: m0007._upsert_rows(*upsert, starting)
+    )
     return m0007._plpgsql(
         "report_leads_inserted",
         [*m0007.lead_set_statements(q, "new_rows AS r", 1), stays, *open_new],
